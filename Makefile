@@ -1,0 +1,37 @@
+# The README's two commands, and a few helpers. The work is in hack/ and CMake.
+.PHONY: run test build build-test deps cluster-up cluster-down format bench clean
+
+BUILD_DIR ?= build
+TEST_BUILD_DIR ?= build-test
+CONFIG ?= examples/config.yaml
+
+# Install, build, start the local cluster unless a kubeconfig is configured, install the
+# CRDs, and run the provider on :50052.
+run: deps build
+	hack/run.sh "$(BUILD_DIR)/grpc-gateway/iarnet-k8s-provider" "$(CONFIG)"
+
+# Install, build with sanitizers, start a fresh local cluster, run every unit and
+# integration test, stop the cluster.
+test: deps
+	hack/test.sh "$(TEST_BUILD_DIR)"
+
+deps:
+	hack/install-deps.sh
+
+build:
+	hack/build.sh "$(BUILD_DIR)" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build-test:
+	hack/build.sh "$(TEST_BUILD_DIR)" -DCMAKE_BUILD_TYPE=Debug -DIARNET_SANITIZE=ON
+
+cluster-up:
+	hack/local-cluster.sh up
+
+cluster-down:
+	hack/local-cluster.sh down
+
+format:
+	git ls-files --cached --others --exclude-standard '*.cc' '*.h' | xargs -r clang-format -i
+
+clean:
+	rm -rf "$(BUILD_DIR)" "$(TEST_BUILD_DIR)"

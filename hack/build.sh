@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Configures (once) and builds the project into DIR with the given CMake options.
+#   hack/build.sh DIR [-DOPTION=VALUE ...]
+set -euo pipefail
+dir=$1
+shift
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+if [ ! -f "$dir/CMakeCache.txt" ]; then
+  cmake -S "$(dirname "$0")/.." -B "$dir" "${generator[@]}" "$@"
+fi
+cmake --build "$dir" --parallel "$(nproc)"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian package that the build, the tests and the local cluster need.
+# Idempotent, and quick when everything is already there (no apt-get call at all).
+#   hack/install-deps.sh         build + test + local cluster
+#   hack/install-deps.sh --dev   also the developer tools (clang-format)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+packages=(
+  # build
+  cmake make ninja-build g++ pkg-config
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
+  libcpprest-dev nlohmann-json3-dev libyaml-cpp-dev
+  libboost-system-dev libboost-program-options-dev libssl-dev catch2
+  # local cluster and tests
+  openssl curl ca-certificates iproute2 procps util-linux git
+)
+[ "${1:-}" = --dev ] && packages+=(clang-format)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "[install-deps] installing: ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The cluster binaries are built from Go modules (hack/build-cluster-binaries.sh) and
+# Kubernetes v1.34 needs Go >= 1.24, newer than Debian 12's golang-go.
+"$here/lib/check-go.sh"

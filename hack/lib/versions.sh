@@ -1,0 +1,10 @@
+# Pinned versions of everything the local cluster is built from, and where it is cached.
+# Sourced by the hack/ scripts; each may be overridden from the environment.
+: "${IARNET_CACHE:=$HOME/.cache/iarnet}"
+: "${KUBE_VERSION:=v1.34.4}"
+: "${ETCD_VERSION:=v3.6.16}"
+: "${KWOK_VERSION:=v0.7.0}"
+KUBE_BIN="$IARNET_CACHE/bin/kubernetes-$KUBE_VERSION"
+ETCD_BIN="$IARNET_CACHE/bin/etcd-$ETCD_VERSION"
+KWOK_BIN="$IARNET_CACHE/bin/kwok-$KWOK_VERSION"
+export IARNET_CACHE KUBE_VERSION ETCD_VERSION KWOK_VERSION

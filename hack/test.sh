@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `make test`: build with sanitizers, start a fresh local cluster (its own state and ports,
+# so a `make run` cluster is left alone), run every unit and integration test, stop it.
+#   hack/test.sh BUILD_DIR [ctest arguments...]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build_dir=$1
+shift
+source "$here/lib/versions.sh"
+export IARNET_CLUSTER_DIR="$IARNET_CACHE/test-cluster"
+export IARNET_APISERVER_PORT=${IARNET_TEST_APISERVER_PORT:-26443}
+export IARNET_ETCD_PORT=${IARNET_TEST_ETCD_PORT:-22379}
+
+phase() { printf '[test] %-28s %4d s\n' "$1" "$2" >&2; }
+t=$SECONDS
+"$here/build.sh" "$build_dir" -DCMAKE_BUILD_TYPE=Debug -DIARNET_SANITIZE=ON
+phase "build (sanitizers)" $((SECONDS - t))
+
+t=$SECONDS
+"$here/local-cluster.sh" down
+trap '"$here/local-cluster.sh" down' EXIT
+"$here/local-cluster.sh" up
+eval "$("$here/local-cluster.sh" env)"
+phase "local cluster up" $((SECONDS - t))
+
+t=$SECONDS
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+status=0
+ctest --test-dir "$build_dir" --output-on-failure --timeout 900 "$@" || status=$?
+phase "tests" $((SECONDS - t))
+exit $status

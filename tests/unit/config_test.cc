@@ -1,0 +1,149 @@
+#include "config.h"
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+
+using iarnet::Config;
+using iarnet::ConfigError;
+
+namespace {
+Config Ok(const std::string& yaml) {
+  auto r = iarnet::ParseConfig(yaml, "test.yaml");
+  if (auto* e = std::get_if<ConfigError>(&r)) FAIL(e->message);
+  return std::get<Config>(r);
+}
+std::string Err(const std::string& yaml) {
+  auto r = iarnet::ParseConfig(yaml, "test.yaml");
+  auto* e = std::get_if<ConfigError>(&r);
+  REQUIRE(e != nullptr);
+  return e->message;
+}
+}  // namespace
+
+TEST_CASE("the original provider's config.yaml keeps its meaning") {
+  Config c = Ok(R"(
+server:
+  port: 50052
+kubernetes:
+  kubeconfig: ''
+  namespace: iarnet
+  in_cluster: true
+  label_selector: iarnet.managed=true
+  allow_connection_failure: true
+resource:
+  cpu: 4000
+  memory: 4096Mi
+  gpu: 2
+resource_tags:
+- camera
+- cpu
+- memory
+)");
+  CHECK(c.server.port == 50052);
+  CHECK(c.kubernetes.kubeconfig.empty());
+  CHECK(c.kubernetes.namespace_ == "iarnet");
+  CHECK(c.kubernetes.in_cluster);
+  CHECK(c.kubernetes.label_selector == "iarnet.managed=true");
+  CHECK(c.kubernetes.allow_connection_failure);
+  CHECK(c.resource.cpu_millicores == 4000);
+  CHECK(c.resource.memory_bytes == 4096LL << 20);
+  CHECK(c.resource.gpu == 2);
+  CHECK(c.resource_tags == std::vector<std::string>{"camera", "cpu", "memory"});
+}
+
+TEST_CASE("defaults when keys are absent") {
+  Config c = Ok("");
+  CHECK(c.server.port == 50052);
+  CHECK(c.kubernetes.namespace_ == "default");
+  CHECK_FALSE(c.kubernetes.in_cluster);
+  CHECK(c.resource.cpu_millicores == 8000);
+  CHECK(c.resource.memory_bytes == 8LL << 30);
+  CHECK(c.resource.gpu == 0);
+}
+
+TEST_CASE("memory strings parse exactly") {
+  CHECK(Ok("resource: {memory: 8Gi}").resource.memory_bytes == 8589934592);
+  CHECK(Ok("resource: {memory: 8G}").resource.memory_bytes == 8000000000);
+  CHECK(Ok("resource: {memory: 512Mi}").resource.memory_bytes == 536870912);
+  CHECK(Ok("resource: {memory: 1.5Gi}").resource.memory_bytes == 1610612736);
+  CHECK(Ok("resource: {memory: 1073741824}").resource.memory_bytes == 1073741824);
+}
+
+TEST_CASE("cpu is millicores, or cores when written as a quantity with a suffix") {
+  CHECK(Ok("resource: {cpu: 4000}").resource.cpu_millicores == 4000);
+  CHECK(Ok("resource: {cpu: 500m}").resource.cpu_millicores == 500);
+  CHECK(Ok("resource: {cpu: 1.5}").resource.cpu_millicores == 1500);
+}
+
+TEST_CASE("a bad config is an error that names the file and the key") {
+  CHECK(Err("server: {port: 70000}") ==
+        "test.yaml: server.port: must be a port number from 1 to 65535");
+  CHECK(Err("server: {port: abc}").find("server.port") != std::string::npos);
+  CHECK(
+      Err("resource: {memory: 8GB}").find("test.yaml: resource.memory: invalid quantity \"8GB\"") ==
+      0);
+  CHECK(Err("resource: {memory: -1Gi}") == "test.yaml: resource.memory: must not be negative");
+  CHECK(Err("resource: {cpu: -100}") == "test.yaml: resource.cpu: must not be negative");
+  CHECK(Err("resource: {gpu: -1}") == "test.yaml: resource.gpu: must not be negative");
+  CHECK(Err("resource: {cpus: 1}") == "test.yaml: resource.cpus: unknown key");
+  CHECK(Err("serverr: {}") == "test.yaml: serverr: unknown key");
+  CHECK(
+      Err("kubernetes: {in_cluster: maybe}").find("kubernetes.in_cluster: must be true or false") !=
+      std::string::npos);
+  CHECK(Err("kubernetes: {namespace: ''}") == "test.yaml: kubernetes.namespace: must not be empty");
+  CHECK(Err("resource_tags: cpu") == "test.yaml: resource_tags: must be a list");
+  CHECK(Err("resource_tags: [cpu, disk]").find("resource_tags[1]: unknown tag \"disk\"") !=
+        std::string::npos);
+  CHECK(Err("server: [1, 2]") == "test.yaml: server: must be a mapping");
+  CHECK(Err("server: {port: 1").find("test.yaml: invalid YAML") == 0);
+  CHECK(Err("- a\n- b") == "test.yaml: (top level): must be a mapping");
+}
+
+TEST_CASE("config files: a missing file is named, a present one is read") {
+  auto missing = iarnet::LoadConfigFile("/nonexistent/iarnet.yaml");
+  REQUIRE(std::holds_alternative<ConfigError>(missing));
+  CHECK(std::get<ConfigError>(missing).message ==
+        "/nonexistent/iarnet.yaml: cannot read the config file");
+
+  char path[] = "/tmp/iarnet-config-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  std::ofstream(path) << "server:\n  port: 6000\n";
+  auto loaded = iarnet::LoadConfigFile(path);
+  std::remove(path);
+  REQUIRE(std::holds_alternative<Config>(loaded));
+  CHECK(std::get<Config>(loaded).server.port == 6000);
+}
+
+TEST_CASE("command-line overrides win over the file, and are checked") {
+  Config c = Ok("server: {port: 1000}\nkubernetes: {namespace: a}");
+  iarnet::ConfigOverrides o;
+  o.port = 2000;
+  o.namespace_ = "b";
+  o.kubeconfig = "/k";
+  CHECK_FALSE(iarnet::ApplyOverrides(c, o).has_value());
+  CHECK(c.server.port == 2000);
+  CHECK(c.kubernetes.namespace_ == "b");
+  CHECK(c.kubernetes.kubeconfig == "/k");
+  o.port = 0;
+  auto e = iarnet::ApplyOverrides(c, o);
+  REQUIRE(e.has_value());
+  CHECK(e->message == "--port: must be from 1 to 65535");
+}
+
+TEST_CASE("the effective configuration prints as sorted key=value lines") {
+  Config c = Ok("resource: {cpu: 2000, memory: 1Gi, gpu: 1}\nresource_tags: [cpu, gpu]");
+  CHECK(iarnet::FormatConfig(c) ==
+        "kubernetes.allow_connection_failure=false\n"
+        "kubernetes.in_cluster=false\n"
+        "kubernetes.kubeconfig=\n"
+        "kubernetes.label_selector=iarnet.managed=true\n"
+        "kubernetes.namespace=default\n"
+        "resource.cpu=2000\n"
+        "resource.gpu=1\n"
+        "resource.memory=1073741824\n"
+        "resource_tags=cpu,gpu\n"
+        "server.port=50052\n");
+}
