@@ -24,7 +24,9 @@ build_module() {
   (
     cd "$work"
     if [ ! -f go.mod ]; then
-      cat >go.mod <<MOD
+      # Written to go.mod.new and renamed at the end, so an interrupted run leaves no
+      # half-written go.mod behind.
+      cat >go.mod.new <<MOD
 module iarnet.local/build/$name
 
 go 1.24
@@ -36,9 +38,10 @@ MOD
         local mod
         mod=$(go mod download -json "$module@$version" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
         sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$mod" | while read -r m; do
-          echo "replace $m => $m $staging" >>go.mod
+          echo "replace $m => $m $staging" >>go.mod.new
         done
       fi
+      mv go.mod.new go.mod
     fi
     local start=$SECONDS
     for p in "${pkgs[@]}"; do
