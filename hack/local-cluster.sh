@@ -7,6 +7,8 @@
 #   hack/local-cluster.sh down     stop every process and remove all state
 #   hack/local-cluster.sh status   print each component's state; exit 1 unless all run
 #   hack/local-cluster.sh env      print `export KUBECONFIG=...` for the admin kubeconfig
+#   hack/local-cluster.sh stop NAME / start NAME
+#                                  stop or start one component (tests restart the API server)
 #
 # State lives in $IARNET_CLUSTER_DIR (default $IARNET_CACHE/cluster), never in the repo.
 # Node capacity: IARNET_NODE_COUNT, IARNET_NODE_CPU, IARNET_NODE_MEMORY, IARNET_NODE_GPU.
@@ -267,16 +269,35 @@ cmd_up() {
   log "KUBECONFIG=$dir/admin.kubeconfig"
 }
 
+stop_component() {
+  local name=$1 pid
+  [ -f "$run/$name.pid" ] || return 0
+  pid=$(cat "$run/$name.pid")
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  rm -f "$run/$name.pid"
+}
+
+cmd_stop() {
+  local name=${1:?usage: $0 stop COMPONENT}
+  case " ${components[*]} " in *" $name "*) ;; *) die "unknown component $name" ;; esac
+  stop_component "$name"
+}
+
+cmd_start() {
+  local name=${1:?usage: $0 start COMPONENT}
+  case $name in
+    etcd) start_etcd ;;
+    kube-apiserver) start_apiserver ;;
+    kube-controller-manager | kube-scheduler | kwok) start_controllers ;;
+    *) die "unknown component $name" ;;
+  esac
+}
+
 cmd_down() {
-  local name pid i
-  for ((i = ${#components[@]} - 1; i >= 0; i--)); do
-    name=${components[$i]}
-    [ -f "$run/$name.pid" ] || continue
-    pid=$(cat "$run/$name.pid")
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-  done
+  local i
+  for ((i = ${#components[@]} - 1; i >= 0; i--)); do stop_component "${components[$i]}"; done
   # Anything still running from this cluster (e.g. after a lost pid file) goes too.
   local left
   left=$(pgrep -f -- "$dir/" || true)
@@ -311,6 +332,7 @@ cmd_status() {
 
 cmd_env() {
   echo "export KUBECONFIG=$dir/admin.kubeconfig"
+  echo "export IARNET_CLUSTER_DIR=$dir IARNET_ETCD_PORT=$IARNET_ETCD_PORT IARNET_APISERVER_PORT=$IARNET_APISERVER_PORT"
   echo "export PATH=$KUBE_BIN:\$PATH"
 }
 
@@ -319,5 +341,7 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+  stop) cmd_stop "${2:-}" ;;
+  start) cmd_start "${2:-}" ;;
+  *) echo "usage: $0 up|down|status|env|stop NAME|start NAME" >&2; exit 2 ;;
 esac

@@ -36,6 +36,15 @@ make_test_namespace() {
   ns="it-$(basename "$0" .sh | tr '_' '-')-$$"
   kubectl create namespace "$ns" >/dev/null
   trap "kubectl delete namespace '$ns' --wait=false >/dev/null 2>&1 || true" EXIT
+  # Pods need the namespace's default ServiceAccount, which kube-controller-manager adds
+  # shortly after (later still if it is reconnecting after an API server restart).
+  local i
+  for i in $(seq 300); do
+    kubectl -n "$ns" get serviceaccount default >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  log "namespace $ns has no default service account after 60 s"
+  return 1
 }
 
 finish() {

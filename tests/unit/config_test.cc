@@ -70,7 +70,7 @@ TEST_CASE("memory strings parse exactly") {
   CHECK(Ok("resource: {memory: 1073741824}").resource.memory_bytes == 1073741824);
 }
 
-TEST_CASE("cpu is millicores, or cores when written as a quantity with a suffix") {
+TEST_CASE("cpu is millicores or cores when written as a quantity with a suffix") {
   CHECK(Ok("resource: {cpu: 4000}").resource.cpu_millicores == 4000);
   CHECK(Ok("resource: {cpu: 500m}").resource.cpu_millicores == 500);
   CHECK(Ok("resource: {cpu: 1.5}").resource.cpu_millicores == 1500);
@@ -100,7 +100,7 @@ TEST_CASE("a bad config is an error that names the file and the key") {
   CHECK(Err("- a\n- b") == "test.yaml: (top level): must be a mapping");
 }
 
-TEST_CASE("config files: a missing file is named, a present one is read") {
+TEST_CASE("config files: a missing file is named and a present one is read") {
   auto missing = iarnet::LoadConfigFile("/nonexistent/iarnet.yaml");
   REQUIRE(std::holds_alternative<ConfigError>(missing));
   CHECK(std::get<ConfigError>(missing).message ==
@@ -117,7 +117,7 @@ TEST_CASE("config files: a missing file is named, a present one is read") {
   CHECK(std::get<Config>(loaded).server.port == 6000);
 }
 
-TEST_CASE("command-line overrides win over the file, and are checked") {
+TEST_CASE("command-line overrides win over the file and are checked") {
   Config c = Ok("server: {port: 1000}\nkubernetes: {namespace: a}");
   iarnet::ConfigOverrides o;
   o.port = 2000;

@@ -58,7 +58,7 @@ TEST_CASE("exponents and plain numbers") {
   CHECK(Value(ParseQuantity("0.0")) == 0);
 }
 
-TEST_CASE("rounding is upwards, away from zero") {
+TEST_CASE("rounding is upwards and away from zero") {
   CHECK(Value(ParseQuantity("1.1")) == 2);
   CHECK(Value(ParseQuantity("-1.1")) == -2);
   CHECK(Value(ParseMilliQuantity("0.0001")) == 1);

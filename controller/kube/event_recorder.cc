@@ -1,0 +1,113 @@
+#include "event_recorder.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <iomanip>
+#include <sstream>
+
+#include "error.h"
+#include "log.h"
+#include "time_format.h"
+
+namespace kube {
+namespace {
+// Like client-go's aggregation window: a repeat after this long starts a new Event.
+constexpr auto kWindow = std::chrono::minutes(10);
+}  // namespace
+
+EventRecorder::EventRecorder(Client& client, std::string component, std::string instance)
+    : client_(client), component_(std::move(component)), instance_(std::move(instance)) {}
+
+void EventRecorder::Record(const json& object, const std::string& type, const std::string& reason,
+                           const std::string& message) {
+  const json& meta = object.value("metadata", json::object());
+  json involved = {
+      {"kind", object.value("kind", "")}, {"apiVersion", object.value("apiVersion", "")},
+      {"name", meta.value("name", "")},   {"namespace", meta.value("namespace", "")},
+      {"uid", meta.value("uid", "")},     {"resourceVersion", meta.value("resourceVersion", "")}};
+  std::string key =
+      involved["uid"].get<std::string>() + "\x1f" + type + "\x1f" + reason + "\x1f" + message;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& s = series_[key];
+    auto now = std::chrono::system_clock::now();
+    if (s.count > 0 && now - s.first > kWindow && !s.in_flight) s = Series{};
+    ++s.pending;
+    s.last = now;
+    if (s.count == 0 && !s.in_flight) s.first = now;
+    if (s.in_flight) return;  // the writer picks the pending repeat up when it is done
+    s.in_flight = true;
+    ++in_flight_;
+  }
+  asio::co_spawn(client_.transport().io(), Write(key, involved, type, reason, message),
+                 asio::detached);
+}
+
+Task<void> EventRecorder::Write(std::string key, json involved, std::string type,
+                                std::string reason, std::string message) {
+  for (;;) {
+    Series s;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      s = series_[key];
+    }
+    const std::string ns = involved["namespace"].get<std::string>().empty()
+                               ? "default"
+                               : involved["namespace"].get<std::string>();
+    int total = s.count + s.pending;
+    try {
+      if (s.name.empty()) {
+        std::ostringstream name;
+        name << involved["name"].get<std::string>() << "." << std::hex
+             << std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+        json event = {{"apiVersion", "v1"},
+                      {"kind", "Event"},
+                      {"metadata", {{"name", name.str()}, {"namespace", ns}}},
+                      {"involvedObject", involved},
+                      {"reason", reason},
+                      {"message", message.substr(0, 1024)},
+                      {"type", type},
+                      {"count", total},
+                      {"firstTimestamp", FormatTime(s.first)},
+                      {"lastTimestamp", FormatTime(s.last)},
+                      {"source", {{"component", component_}}},
+                      {"reportingComponent", component_},
+                      {"reportingInstance", instance_}};
+        HttpRequest create = requests::Create(resources::kEvents, ns, event);
+        co_await client_.Call(std::move(create));
+        s.name = name.str();
+      } else {
+        json patch = {{"count", total}, {"lastTimestamp", FormatTime(s.last)}};
+        HttpRequest update =
+            requests::Patch(resources::kEvents, ns, s.name, PatchType::kMerge, patch.dump());
+        co_await client_.Call(std::move(update));
+      }
+    } catch (const Error& e) {
+      if (e.IsNotFound()) s.name.clear();  // the Event expired: start a new one next time
+      KLOG(kDebug, "events") << "event " << reason << ": " << e.what();
+    } catch (const std::exception& e) {
+      KLOG(kDebug, "events") << "event " << reason << ": " << e.what();
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& live = series_[key];
+    live.name = s.name;
+    live.ns = ns;
+    live.pending -= s.pending;
+    live.count = total;
+    if (live.pending <= 0 || client_.transport().io().stopped()) {
+      live.in_flight = false;
+      --in_flight_;
+      idle_cv_.notify_all();
+      co_return;
+    }
+  }
+}
+
+void EventRecorder::Flush() {
+  std::unique_lock<std::mutex> lock(mu_);
+  idle_cv_.wait_for(lock, std::chrono::seconds(30), [this] { return in_flight_ == 0; });
+}
+
+}  // namespace kube

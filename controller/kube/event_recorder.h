@@ -1,0 +1,55 @@
+// Records core/v1 Events about objects, as `kubectl describe` shows them. Repeats of the
+// same event (same object, type, reason and message) within the aggregation window bump
+// the count and lastTimestamp of one Event instead of creating new ones. Recording never
+// blocks the caller and never throws: events are best effort.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "client.h"
+
+namespace kube {
+
+class EventRecorder {
+ public:
+  EventRecorder(Client& client, std::string component, std::string instance = "");
+
+  // `object` is the involved object (kind, apiVersion and metadata are read from it).
+  void Normal(const json& object, const std::string& reason, const std::string& message) {
+    Record(object, "Normal", reason, message);
+  }
+  void Warning(const json& object, const std::string& reason, const std::string& message) {
+    Record(object, "Warning", reason, message);
+  }
+  void Record(const json& object, const std::string& type, const std::string& reason,
+              const std::string& message);
+
+  // Waits until every recorded event has been written (tests, shutdown).
+  void Flush();
+
+ private:
+  struct Series {
+    std::string name;  // the Event object's name, once created
+    std::string ns;
+    int count = 0;    // what the API server has
+    int pending = 0;  // recorded but not yet written
+    bool in_flight = false;
+    std::chrono::system_clock::time_point first, last;
+  };
+  Task<void> Write(std::string key, json involved, std::string type, std::string reason,
+                   std::string message);
+
+  Client& client_;
+  std::string component_;
+  std::string instance_;
+  std::mutex mu_;
+  std::condition_variable idle_cv_;
+  std::map<std::string, Series> series_;
+  int in_flight_ = 0;
+};
+
+}  // namespace kube

@@ -1,0 +1,95 @@
+// An informer: a Watcher feeding a thread-safe cache of one resource type, keyed by
+// "namespace/name" with optional label indexes, plus event handlers and a "synced"
+// signal. Readers on any thread see immutable snapshots of objects (shared_ptr<const>).
+//
+// Handlers run on the client's I/O thread, after the cache reflects the change; they
+// must not block (the usual handler just adds a key to a WorkQueue).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+
+#include "watcher.h"
+
+namespace kube {
+
+using ObjectPtr = std::shared_ptr<const json>;
+
+// "namespace/name", or "name" for cluster-scoped objects.
+std::string ObjectKey(const json& object);
+
+class Informer {
+ public:
+  struct Handlers {
+    std::function<void(const ObjectPtr&)> on_add;
+    std::function<void(const ObjectPtr& old_object, const ObjectPtr& new_object)> on_update;
+    std::function<void(const ObjectPtr&)> on_delete;
+  };
+
+  struct Options {
+    Watcher::Options watch;
+    // Re-deliver every cached object as an update this often (0: never).
+    Millis resync{0};
+    // Label keys to index (ByLabel).
+    std::vector<std::string> index_labels;
+    // Drop metadata.managedFields on the way in: large, and of no use to controllers.
+    bool strip_managed_fields = true;
+  };
+
+  Informer(Client& client, ResourceType type, std::string ns, Options options);
+  Informer(Client& client, ResourceType type, std::string ns)
+      : Informer(client, std::move(type), std::move(ns), Options{}) {}
+  ~Informer();
+  Informer(const Informer&) = delete;
+  Informer& operator=(const Informer&) = delete;
+
+  void AddHandlers(Handlers handlers);  // before Start
+  void Start();
+  // Stops watching and waits for the watch loop to end (not from the I/O thread).
+  void Stop();
+
+  bool HasSynced() const;
+  bool WaitForSync(Millis timeout) const;
+
+  ObjectPtr Get(const std::string& key) const;
+  ObjectPtr Get(const std::string& ns, const std::string& name) const;
+  std::vector<ObjectPtr> List() const;
+  std::vector<ObjectPtr> ByLabel(const std::string& key, const std::string& value) const;
+  size_t Size() const;
+
+  Watcher::Stats watch_stats() const { return watcher_.stats(); }
+  const ResourceType& type() const { return type_; }
+
+ private:
+  void Restarted(std::vector<json> items);
+  void Applied(json object);
+  void Deleted(json object);
+  void IndexLocked(const std::string& key, const json& object, bool add);
+  Task<void> ResyncLoop();
+
+  Client& client_;
+  ResourceType type_;
+  Options options_;
+  Watcher watcher_;
+  std::vector<Handlers> handlers_;
+
+  mutable std::mutex mu_;
+  mutable std::condition_variable synced_cv_;
+  std::unordered_map<std::string, ObjectPtr> cache_;
+  std::map<std::string, std::set<std::string>> index_;  // "label=value" -> keys
+  bool synced_ = false;
+
+  std::mutex run_mu_;
+  std::condition_variable run_cv_;
+  int running_ = 0;  // coroutines still running (watch loop, resync loop)
+  std::atomic<bool> started_{false};
+  std::unique_ptr<asio::steady_timer> resync_timer_;
+};
+
+}  // namespace kube

@@ -1,0 +1,46 @@
+#include "log.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <mutex>
+
+namespace kube {
+namespace {
+
+LogLevel InitialLevel() {
+  const char* env = std::getenv("IARNET_LOG_LEVEL");
+  if (!env) return LogLevel::kInfo;
+  std::string v = env;
+  if (v == "debug") return LogLevel::kDebug;
+  if (v == "warning") return LogLevel::kWarning;
+  if (v == "error") return LogLevel::kError;
+  return LogLevel::kInfo;
+}
+
+std::atomic<int> g_level{static_cast<int>(InitialLevel())};
+std::mutex g_mu;
+
+}  // namespace
+
+void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
+bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(); }
+
+void LogLine(LogLevel level, const std::string& component, const std::string& message) {
+  static const char* kNames[] = {"D", "I", "W", "E"};
+  auto now = std::chrono::system_clock::now();
+  std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  int millis = int(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::lock_guard<std::mutex> lock(g_mu);
+  std::fprintf(stderr, "%s%s.%03dZ %s] %s\n", kNames[static_cast<int>(level)], stamp, millis,
+               component.c_str(), message.c_str());
+}
+
+}  // namespace kube

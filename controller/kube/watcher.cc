@@ -1,0 +1,127 @@
+#include "watcher.h"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "error.h"
+#include "log.h"
+
+namespace kube {
+
+Watcher::Watcher(Client& client, ResourceType type, std::string ns, Options options)
+    : client_(client),
+      type_(std::move(type)),
+      ns_(std::move(ns)),
+      options_(std::move(options)),
+      backoff_(options_.backoff),
+      rng_(std::random_device{}()) {}
+
+Watcher::Stats Watcher::stats() const {
+  return {lists_.load(),  watches_.load(), gone_.load(),
+          errors_.load(), events_.load(),  bookmarks_.load()};
+}
+
+Task<void> Watcher::ListOnce(Callbacks& cb) {
+  ListOptions o;
+  o.label_selector = options_.label_selector;
+  o.field_selector = options_.field_selector;
+  o.limit = options_.page_size;
+  json list = co_await client_.CallListAll(type_, ns_, o);
+  if (stopped_) co_return;
+  resource_version_ = list["metadata"].value("resourceVersion", "");
+  std::vector<json> items;
+  for (auto& item : list["items"]) {
+    // List items carry no kind/apiVersion; watch events do. Make them alike.
+    item["kind"] = type_.kind;
+    item["apiVersion"] = type_.ApiVersion();
+    items.push_back(std::move(item));
+  }
+  ++lists_;
+  cb.restarted(std::move(items));
+}
+
+Task<void> Watcher::WatchOnce(Callbacks& cb) {
+  WatchOptions o;
+  o.label_selector = options_.label_selector;
+  o.field_selector = options_.field_selector;
+  o.resource_version = resource_version_;
+  o.allow_bookmarks = true;
+  std::uniform_int_distribution<int> seconds(options_.min_watch_seconds,
+                                             options_.max_watch_seconds);
+  o.timeout_seconds = seconds(rng_);
+  HttpRequest request = requests::Watch(type_, ns_, o);
+  auto stream = co_await client_.transport().OpenStream(std::move(request), options_.idle_timeout);
+  ++watches_;
+  stream_ = stream.get();
+  struct Clear {
+    LineStream*& s;
+    ~Clear() { s = nullptr; }
+  } clear{stream_};
+  if (stopped_) co_return;
+  while (auto line = co_await stream->NextLine()) {
+    json event = json::parse(*line, nullptr, /*allow_exceptions=*/false);
+    if (!event.is_object() || !event.contains("type") || !event.contains("object")) {
+      throw Error(ErrorKind::kProtocol, "watch " + type_.plural + ": malformed event");
+    }
+    const std::string type = event["type"].get<std::string>();
+    json& object = event["object"];
+    if (type == "ERROR") {
+      int code = object.value("code", 0);
+      throw ApiErrorFromResponse(code ? code : 500, object.dump(), "watch " + type_.plural);
+    }
+    std::string rv =
+        object.contains("metadata") ? object["metadata"].value("resourceVersion", "") : "";
+    if (type == "BOOKMARK") {
+      ++bookmarks_;
+      if (!rv.empty()) resource_version_ = rv;
+      continue;
+    }
+    ++events_;
+    if (type == "DELETED") {
+      cb.deleted(std::move(object));
+    } else {
+      cb.applied(std::move(object));
+    }
+    if (!rv.empty()) resource_version_ = rv;
+  }
+}
+
+Task<void> Watcher::Run(Callbacks cb) {
+  bool listed = false;
+  timer_ = std::make_unique<asio::steady_timer>(co_await asio::this_coro::executor);
+  while (!stopped_) {
+    try {
+      if (!listed) {
+        co_await ListOnce(cb);
+        listed = true;
+      }
+      if (stopped_) break;
+      co_await WatchOnce(cb);  // returns when the server ends the watch: resume at once
+      continue;
+    } catch (const Error& e) {
+      if (stopped_ || e.kind() == ErrorKind::kCancelled) break;
+      if (e.IsGone()) {
+        // Our version is older than the server keeps: start over from a fresh list.
+        ++gone_;
+        KLOG(kInfo, "watcher") << type_.plural << ": " << e.what() << "; relisting";
+        listed = false;
+        continue;
+      }
+      ++errors_;
+      auto wait = backoff_.Next(Clock::now());
+      KLOG(kWarning, "watcher") << type_.plural << ": " << e.what() << "; retrying in "
+                                << wait.count() << " ms";
+      timer_->expires_after(wait);
+    }
+    boost::system::error_code ignored;
+    co_await timer_->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+}
+
+void Watcher::Stop() {
+  stopped_ = true;
+  if (stream_) stream_->Cancel();
+  if (timer_) timer_->cancel();
+}
+
+}  // namespace kube

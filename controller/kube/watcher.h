@@ -1,0 +1,82 @@
+// List-then-watch of one resource type, kept going forever: resumes from the last
+// resourceVersion after a broken connection (jittered backoff), asks for bookmarks so
+// the version stays fresh, relists after 410 Gone, and stops cleanly. It keeps no
+// cache: it reports what happened, and the informer builds state from that.
+//
+// Runs on the client's I/O thread; the callbacks run there too and must not block.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "backoff.h"
+#include "client.h"
+
+namespace kube {
+
+class Watcher {
+ public:
+  struct Options {
+    std::string label_selector;
+    std::string field_selector;
+    int64_t page_size = 500;
+    // Longer than the API server's bookmark interval (about a minute), so a quiet but
+    // healthy watch is never mistaken for a dead one.
+    Millis idle_timeout{150000};
+    // The server ends each watch after a random time in this range (seconds), as
+    // client-go does, so that watches rebalance across API servers.
+    int min_watch_seconds = 300;
+    int max_watch_seconds = 600;
+    Backoff::Options backoff;
+  };
+
+  struct Callbacks {
+    // After every (re)list: the complete current state.
+    std::function<void(std::vector<json> items)> restarted;
+    // An object was added or modified.
+    std::function<void(json object)> applied;
+    // An object was deleted (its last state).
+    std::function<void(json object)> deleted;
+  };
+
+  struct Stats {
+    uint64_t lists = 0;
+    uint64_t watches = 0;  // watch requests opened
+    uint64_t gone = 0;     // 410 Gone answers that forced a relist
+    uint64_t errors = 0;   // other failures, retried with backoff
+    uint64_t events = 0;
+    uint64_t bookmarks = 0;
+  };
+
+  Watcher(Client& client, ResourceType type, std::string ns, Options options);
+
+  // Lists and watches until Stop(). Run on the client's I/O thread.
+  Task<void> Run(Callbacks callbacks);
+  // Ends Run soon after (I/O thread).
+  void Stop();
+
+  const std::string& resource_version() const { return resource_version_; }
+  Stats stats() const;
+
+ private:
+  Task<void> ListOnce(Callbacks& cb);
+  Task<void> WatchOnce(Callbacks& cb);
+
+  Client& client_;
+  ResourceType type_;
+  std::string ns_;
+  Options options_;
+  Backoff backoff_;
+  std::string resource_version_;
+  bool stopped_ = false;
+  LineStream* stream_ = nullptr;  // the open watch, to cancel on Stop
+  std::unique_ptr<asio::steady_timer> timer_;
+  std::mt19937 rng_;
+  // Written on the I/O thread, read by tests and metrics from others.
+  std::atomic<uint64_t> lists_{0}, watches_{0}, gone_{0}, errors_{0}, events_{0}, bookmarks_{0};
+};
+
+}  // namespace kube

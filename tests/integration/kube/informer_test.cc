@@ -1,0 +1,222 @@
+// Watches and informers against the real API server, including its restart and an etcd
+// compaction that forces 410 Gone.
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "kube/base64.h"
+#include "kube/error.h"
+#include "kube/informer.h"
+#include "support.h"
+
+using namespace kube;
+using testing::TestNamespace;
+
+namespace {
+
+// name -> resourceVersion, from the informer's cache or from a fresh list.
+std::map<std::string, std::string> Versions(const std::vector<ObjectPtr>& objects) {
+  std::map<std::string, std::string> out;
+  for (auto& o : objects) out[(*o)["metadata"]["name"]] = (*o)["metadata"]["resourceVersion"];
+  return out;
+}
+std::map<std::string, std::string> FreshList(Client& c, const std::string& ns) {
+  std::vector<ObjectPtr> items;
+  json list = c.ListAll(resources::kConfigMaps, ns);
+  for (auto& i : list["items"]) items.push_back(std::make_shared<json>(i));
+  return Versions(items);
+}
+
+// Records what the handlers saw, to check nothing was delivered twice.
+struct Log {
+  std::mutex mu;
+  std::map<std::string, std::vector<std::string>> versions;  // name -> versions delivered
+  std::set<std::string> deleted;
+  Informer::Handlers Handlers() {
+    auto seen = [this](const ObjectPtr& o) {
+      std::lock_guard<std::mutex> l(mu);
+      versions[(*o)["metadata"]["name"]].push_back((*o)["metadata"]["resourceVersion"]);
+    };
+    return {seen, [seen](const ObjectPtr&, const ObjectPtr& o) { seen(o); },
+            [this](const ObjectPtr& o) {
+              std::lock_guard<std::mutex> l(mu);
+              deleted.insert((*o)["metadata"]["name"]);
+            }};
+  }
+  // Each object's versions strictly increase: no event delivered twice or out of order.
+  bool NoDuplicates() {
+    std::lock_guard<std::mutex> l(mu);
+    for (auto& [name, vs] : versions) {
+      for (size_t i = 1; i < vs.size(); ++i) {
+        if (std::stoull(vs[i]) <= std::stoull(vs[i - 1])) return false;
+      }
+    }
+    return true;
+  }
+};
+
+std::string Etcd(const std::string& method, const json& body) {
+  std::string url = "http://127.0.0.1:" + testing::Env("IARNET_ETCD_PORT") + "/v3/" + method;
+  return testing::Capture("curl -sf -X POST " + url + " -d '" + body.dump() + "'");
+}
+
+}  // namespace
+
+TEST_CASE("informer: list then watch with handlers and label index and sync") {
+  auto c = testing::AdminClient();
+  TestNamespace ns(*c);
+  c->Create(resources::kConfigMaps, ns, testing::ConfigMap("before", {}, {{"team", "a"}}));
+  Informer::Options o;
+  o.index_labels = {"team"};
+  Informer inf(*c, resources::kConfigMaps, ns, o);
+  Log log;
+  std::atomic<int> adds{0}, updates{0};
+  inf.AddHandlers(log.Handlers());
+  inf.AddHandlers({[&](const ObjectPtr&) { ++adds; },
+                   [&](const ObjectPtr&, const ObjectPtr&) { ++updates; }, nullptr});
+  CHECK_FALSE(inf.HasSynced());
+  inf.Start();
+  REQUIRE(inf.WaitForSync(std::chrono::seconds(10)));
+  CHECK(inf.Get(ns, "before") != nullptr);
+  CHECK((*inf.Get(ns, "before"))["kind"] == "ConfigMap");
+
+  c->Create(resources::kConfigMaps, ns, testing::ConfigMap("after", {}, {{"team", "b"}}));
+  REQUIRE(testing::Eventually([&] { return inf.Get(ns, "after") != nullptr; },
+                              std::chrono::seconds(10)));
+  CHECK(inf.ByLabel("team", "a").size() == 1);
+  CHECK(inf.ByLabel("team", "b").size() == 1);
+  c->Patch(resources::kConfigMaps, ns, "after", PatchType::kMerge,
+           {{"metadata", {{"labels", {{"team", "a"}}}}}});
+  REQUIRE(testing::Eventually([&] { return inf.ByLabel("team", "a").size() == 2; },
+                              std::chrono::seconds(10)));
+  CHECK(inf.ByLabel("team", "b").empty());
+  CHECK_FALSE((*inf.Get(ns, "after"))["metadata"].contains("managedFields"));
+  c->Delete(resources::kConfigMaps, ns, "before");
+  REQUIRE(testing::Eventually([&] { return inf.Get(ns, "before") == nullptr; },
+                              std::chrono::seconds(10)));
+  CHECK(log.deleted.count("before") == 1);
+  CHECK(adds >= 3);  // kube-root-ca.crt, before, after
+  CHECK(updates >= 1);
+  CHECK(Versions(inf.List()) == FreshList(*c, ns));
+  CHECK(log.NoDuplicates());
+  inf.Stop();
+}
+
+TEST_CASE(
+    "informer: resumes after kube-apiserver restarts mid-stream with nothing missed or "
+    "duplicated") {
+  auto c = testing::AdminClient();
+  TestNamespace ns(*c);
+  Informer::Options o;
+  o.watch.backoff.initial = std::chrono::milliseconds(200);
+  Informer inf(*c, resources::kConfigMaps, ns, o);
+  Log log;
+  inf.AddHandlers(log.Handlers());
+  inf.Start();
+  REQUIRE(inf.WaitForSync(std::chrono::seconds(10)));
+
+  // A writer that keeps creating, updating and deleting, retrying through the outage.
+  std::atomic<bool> stop{false};
+  std::atomic<int> writes{0};
+  std::thread writer([&] {
+    for (int i = 0; !stop || i < 60; ++i) {
+      std::string name = "cm-" + std::to_string(i % 20);
+      for (;;) {
+        try {
+          if (i % 7 == 6) {
+            c->Delete(resources::kConfigMaps, ns, name);
+          } else {
+            try {
+              c->Create(resources::kConfigMaps, ns,
+                        testing::ConfigMap(name, {{"i", std::to_string(i)}}));
+            } catch (const Error& e) {
+              if (!e.IsAlreadyExists()) throw;
+              c->Patch(resources::kConfigMaps, ns, name, PatchType::kMerge,
+                       {{"data", {{"i", std::to_string(i)}}}});
+            }
+          }
+          ++writes;
+          break;
+        } catch (const Error& e) {
+          if (e.IsNotFound()) break;
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  REQUIRE(testing::Eventually([&] { return writes > 15; }));
+  uint64_t watches_before = inf.watch_stats().watches;
+  testing::StopComponent("kube-apiserver");
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  testing::StartComponent("kube-apiserver");
+  stop = true;
+  writer.join();
+
+  // The watch was re-established, and the cache equals the truth.
+  CHECK(testing::Eventually([&] { return inf.watch_stats().watches > watches_before; }));
+  CHECK(testing::Eventually([&] { return Versions(inf.List()) == FreshList(*c, ns); }));
+  CHECK(log.NoDuplicates());
+  CHECK(inf.watch_stats().errors >= 1);
+  inf.Stop();
+}
+
+TEST_CASE("informer: 410 Gone after etcd compaction leads to a relist that matches a fresh list") {
+  auto c = testing::AdminClient();
+  TestNamespace ns(*c);
+  for (int i = 0; i < 5; ++i)
+    c->Create(resources::kConfigMaps, ns, testing::ConfigMap("cm-" + std::to_string(i)));
+  Informer::Options o;
+  o.watch.backoff.initial = std::chrono::milliseconds(200);
+  Informer inf(*c, resources::kConfigMaps, ns, o);
+  Log log;
+  inf.AddHandlers(log.Handlers());
+  inf.Start();
+  REQUIRE(inf.WaitForSync(std::chrono::seconds(10)));
+  REQUIRE(testing::Eventually([&] { return Versions(inf.List()) == FreshList(*c, ns); }));
+  REQUIRE(inf.Get(ns, "cm-2") != nullptr);
+
+  // While the API server is down, one object vanishes from etcd and etcd is compacted
+  // past everything the informer has seen: its resume point no longer exists.
+  testing::StopComponent("kube-apiserver");
+  std::string key = "/registry/configmaps/" + ns.name() + "/cm-2";
+  Etcd("kv/deleterange", {{"key", Base64Encode(key)}});
+  json range = json::parse(Etcd("kv/range", {{"key", Base64Encode("/registry/")}, {"limit", 1}}));
+  std::string revision = range["header"]["revision"];
+  Etcd("kv/compaction", {{"revision", revision}, {"physical", true}});
+  testing::StartComponent("kube-apiserver");
+
+  CHECK(testing::Eventually([&] { return inf.watch_stats().gone >= 1; }, std::chrono::seconds(60)));
+  CHECK(testing::Eventually([&] { return Versions(inf.List()) == FreshList(*c, ns); }));
+  CHECK(inf.Get(ns, "cm-2") == nullptr);
+  CHECK(log.deleted.count("cm-2") == 1);  // the missed deletion is delivered
+  CHECK(log.NoDuplicates());
+  CHECK(inf.watch_stats().lists >= 2);
+  inf.Stop();
+}
+
+TEST_CASE("watcher: a watch from a compacted version is answered 410 Gone") {
+  auto c = testing::AdminClient();
+  TestNamespace ns(*c);
+  WatchOptions o;
+  o.resource_version = "1";  // far older than anything the server keeps
+  Error gone(ErrorKind::kApi, "none");
+  try {
+    auto stream = c->transport().Await(c->transport().OpenStream(
+        requests::Watch(resources::kConfigMaps, ns, o), std::chrono::seconds(5)));
+    auto line = c->transport().Await([](LineStream* s) -> Task<std::optional<std::string>> {
+      co_return co_await s->NextLine();
+    }(stream.get()));
+    REQUIRE(line);
+    json event = json::parse(*line);
+    CHECK(event["type"] == "ERROR");
+    CHECK(event["object"]["code"] == 410);
+    // The stream lives on the I/O thread: let it be destroyed there.
+    c->transport().Await(
+        [](std::unique_ptr<LineStream>) -> Task<int> { co_return 0; }(std::move(stream)));
+  } catch (const Error& e) {
+    CHECK(e.IsGone());  // some servers refuse at once
+  }
+}

@@ -1,0 +1,86 @@
+#include "support.h"
+
+#include <array>
+#include <cstdio>
+#include <random>
+#include <stdexcept>
+#include <thread>
+
+#include "kube/error.h"
+
+namespace testing {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v)
+    throw std::runtime_error(std::string(name) + " is not set: run through `make test`");
+  return v;
+}
+
+std::unique_ptr<kube::Client> AdminClient(kube::TransportOptions options) {
+  return std::make_unique<kube::Client>(kube::LoadKubeconfig(Env("KUBECONFIG")), options);
+}
+
+int Shell(const std::string& command) {
+  int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string Capture(const std::string& command) {
+  std::array<char, 4096> buf;
+  std::string out;
+  FILE* p = popen(command.c_str(), "r");
+  if (!p) throw std::runtime_error("cannot run " + command);
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  int status = pclose(p);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error(command + " failed");
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+void StopComponent(const std::string& name) {
+  if (Shell(Env("IARNET_SOURCE_DIR") + "/hack/local-cluster.sh stop " + name) != 0) {
+    throw std::runtime_error("cannot stop " + name);
+  }
+}
+
+void StartComponent(const std::string& name) {
+  if (Shell(Env("IARNET_SOURCE_DIR") + "/hack/local-cluster.sh start " + name) != 0) {
+    throw std::runtime_error("cannot start " + name);
+  }
+}
+
+TestNamespace::TestNamespace(kube::Client& client, const std::string& prefix) : client_(client) {
+  std::random_device rd;
+  name_ = prefix + "-" + std::to_string(rd() % 1000000);
+  client_.Create(kube::resources::kNamespaces, "",
+                 {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name_}}}});
+}
+
+TestNamespace::~TestNamespace() {
+  try {
+    client_.Delete(kube::resources::kNamespaces, "", name_);
+  } catch (const std::exception&) {
+  }
+}
+
+bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    try {
+      if (condition()) return true;
+    } catch (const kube::Error&) {
+    }
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+kube::json ConfigMap(const std::string& name, const kube::json& data, const kube::json& labels) {
+  kube::json cm = {
+      {"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", name}}}, {"data", data}};
+  if (!labels.empty()) cm["metadata"]["labels"] = labels;
+  return cm;
+}
+
+}  // namespace testing

@@ -1,0 +1,50 @@
+// Shared pieces of the client's integration tests: the local cluster's coordinates (from
+// the environment `make test` sets), a namespace per test, and polling.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "kube/client.h"
+
+namespace testing {
+
+// KUBECONFIG, IARNET_CLUSTER_DIR, IARNET_ETCD_PORT and IARNET_SOURCE_DIR, required.
+std::string Env(const char* name);
+
+// An admin client for the local cluster.
+std::unique_ptr<kube::Client> AdminClient(kube::TransportOptions options = {});
+
+// Runs a shell command; returns its exit status.
+int Shell(const std::string& command);
+// Runs a command and returns its standard output (trimmed); throws on failure.
+std::string Capture(const std::string& command);
+
+// hack/local-cluster.sh stop/start COMPONENT.
+void StopComponent(const std::string& name);
+void StartComponent(const std::string& name);
+
+// A namespace of the test's own, deleted when it goes out of scope.
+class TestNamespace {
+ public:
+  explicit TestNamespace(kube::Client& client, const std::string& prefix = "it");
+  ~TestNamespace();
+  const std::string& name() const { return name_; }
+  operator const std::string&() const { return name_; }
+
+ private:
+  kube::Client& client_;
+  std::string name_;
+};
+
+// Polls `condition` until it holds or `timeout` passes.
+bool Eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+// A ConfigMap object.
+kube::json ConfigMap(const std::string& name, const kube::json& data = kube::json::object(),
+                     const kube::json& labels = kube::json::object());
+
+}  // namespace testing
