@@ -24,6 +24,10 @@ build:
 build-test:
 	hack/build.sh "$(TEST_BUILD_DIR)" -DCMAKE_BUILD_TYPE=Debug -DIARNET_SANITIZE=ON
 
+# Benchmarks on a cluster of their own; reports land in bench/.
+bench: deps
+	hack/bench.sh "$(BUILD_DIR)-bench"
+
 cluster-up:
 	hack/local-cluster.sh up
 

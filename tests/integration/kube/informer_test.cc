@@ -57,6 +57,25 @@ struct Log {
   }
 };
 
+// An informer on a namespace's ConfigMaps that retries quickly, with a handler log,
+// started and synced.
+struct WatchedConfigMaps {
+  static Informer::Options FastRetry() {
+    Informer::Options o;
+    o.watch.backoff.initial = std::chrono::milliseconds(200);
+    return o;
+  }
+  WatchedConfigMaps(Client& c, const std::string& ns)
+      : inf(c, resources::kConfigMaps, ns, FastRetry()) {
+    inf.AddHandlers(log.Handlers());
+    inf.Start();
+    REQUIRE(inf.WaitForSync(std::chrono::seconds(10)));
+  }
+  ~WatchedConfigMaps() { inf.Stop(); }
+  Log log;
+  Informer inf;
+};
+
 std::string Etcd(const std::string& method, const json& body) {
   std::string url = "http://127.0.0.1:" + testing::Env("IARNET_ETCD_PORT") + "/v3/" + method;
   return testing::Capture("curl -sf -X POST " + url + " -d '" + body.dump() + "'");
@@ -109,13 +128,9 @@ TEST_CASE(
     "duplicated") {
   auto c = testing::AdminClient();
   TestNamespace ns(*c);
-  Informer::Options o;
-  o.watch.backoff.initial = std::chrono::milliseconds(200);
-  Informer inf(*c, resources::kConfigMaps, ns, o);
-  Log log;
-  inf.AddHandlers(log.Handlers());
-  inf.Start();
-  REQUIRE(inf.WaitForSync(std::chrono::seconds(10)));
+  WatchedConfigMaps watched(*c, ns);
+  Informer& inf = watched.inf;
+  Log& log = watched.log;
 
   // A writer that keeps creating, updating and deleting, retrying through the outage.
   std::atomic<bool> stop{false};
@@ -160,7 +175,6 @@ TEST_CASE(
   CHECK(testing::Eventually([&] { return Versions(inf.List()) == FreshList(*c, ns); }));
   CHECK(log.NoDuplicates());
   CHECK(inf.watch_stats().errors >= 1);
-  inf.Stop();
 }
 
 TEST_CASE("informer: 410 Gone after etcd compaction leads to a relist that matches a fresh list") {
@@ -168,13 +182,9 @@ TEST_CASE("informer: 410 Gone after etcd compaction leads to a relist that match
   TestNamespace ns(*c);
   for (int i = 0; i < 5; ++i)
     c->Create(resources::kConfigMaps, ns, testing::ConfigMap("cm-" + std::to_string(i)));
-  Informer::Options o;
-  o.watch.backoff.initial = std::chrono::milliseconds(200);
-  Informer inf(*c, resources::kConfigMaps, ns, o);
-  Log log;
-  inf.AddHandlers(log.Handlers());
-  inf.Start();
-  REQUIRE(inf.WaitForSync(std::chrono::seconds(10)));
+  WatchedConfigMaps watched(*c, ns);
+  Informer& inf = watched.inf;
+  Log& log = watched.log;
   REQUIRE(testing::Eventually([&] { return Versions(inf.List()) == FreshList(*c, ns); }));
   REQUIRE(inf.Get(ns, "cm-2") != nullptr);
 
@@ -194,7 +204,6 @@ TEST_CASE("informer: 410 Gone after etcd compaction leads to a relist that match
   CHECK(log.deleted.count("cm-2") == 1);  // the missed deletion is delivered
   CHECK(log.NoDuplicates());
   CHECK(inf.watch_stats().lists >= 2);
-  inf.Stop();
 }
 
 TEST_CASE("watcher: a watch from a compacted version is answered 410 Gone") {

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `make bench`: the benchmarks, on a fresh local cluster of their own, against an
+# optimized build; each writes its report into bench/.
+#   hack/bench.sh BUILD_DIR
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+build_dir=$1
+source "$here/lib/versions.sh"
+export IARNET_CLUSTER_DIR="$IARNET_CACHE/bench-cluster"
+export IARNET_APISERVER_PORT=${IARNET_BENCH_APISERVER_PORT:-36443}
+export IARNET_ETCD_PORT=${IARNET_BENCH_ETCD_PORT:-32379}
+
+"$here/build.sh" "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+"$here/local-cluster.sh" down
+trap '"$here/local-cluster.sh" down' EXIT
+"$here/local-cluster.sh" up
+eval "$("$here/local-cluster.sh" env)"
+
+report() {  # report FILE TITLE COMMAND...
+  local file=$1 title=$2
+  shift 2
+  local table
+  table=$("$@")
+  echo "$table"
+  {
+    echo "# $title"
+    echo
+    echo "Written by \`make bench\` ($(basename "$1")) on $(date -u +%Y-%m-%d); do not edit by hand."
+    echo
+    echo "- machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr)"
+    echo "- cluster: local (hack/local-cluster.sh), Kubernetes $KUBE_VERSION, etcd $ETCD_VERSION, KWOK $KWOK_VERSION"
+    echo "- reproduce: \`make bench\` (or, with a cluster up: \`$(basename "$1") ${*:2}\`)"
+    echo
+    echo "$table"
+  } >"$repo/bench/$file"
+}
+
+report informer.md "Informer: cache memory and watch throughput" \
+  "$build_dir/bench/informer_bench" 2000
