@@ -123,6 +123,26 @@ TEST_CASE("informer: list then watch with handlers and label index and sync") {
   inf.Stop();
 }
 
+TEST_CASE("informer: periodic resync re-delivers cached objects as updates") {
+  auto c = testing::AdminClient();
+  TestNamespace ns(*c);
+  c->Create(resources::kConfigMaps, ns, testing::ConfigMap("steady"));
+  Informer::Options o;
+  o.resync = std::chrono::milliseconds(300);
+  Informer inf(*c, resources::kConfigMaps, ns, o);
+  std::atomic<int> same{0};
+  inf.AddHandlers({nullptr,
+                   [&](const ObjectPtr& old_object, const ObjectPtr& new_object) {
+                     if (old_object == new_object && (*new_object)["metadata"]["name"] == "steady")
+                       ++same;
+                   },
+                   nullptr});
+  inf.Start();
+  REQUIRE(inf.WaitForSync(std::chrono::seconds(10)));
+  CHECK(testing::Eventually([&] { return same >= 2; }, std::chrono::seconds(5)));
+  inf.Stop();
+}
+
 TEST_CASE(
     "informer: resumes after kube-apiserver restarts mid-stream with nothing missed or "
     "duplicated") {
