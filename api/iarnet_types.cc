@@ -1,0 +1,302 @@
+#include "iarnet_types.h"
+
+#include "quantity.h"
+
+namespace iarnet {
+namespace {
+
+// Reads fields with the path in every error message.
+class Reader {
+ public:
+  Reader(const json& j, std::string path) : j_(j), path_(std::move(path)) {
+    if (!j_.is_object()) throw MappingError(path_ + ": must be an object");
+  }
+  bool Has(const char* key) const { return j_.contains(key) && !j_[key].is_null(); }
+  std::string Path(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
+  std::string String(const char* key) const {
+    if (!Has(key)) return "";
+    if (!j_[key].is_string()) throw MappingError(Path(key) + ": must be a string");
+    return j_[key].get<std::string>();
+  }
+  int64_t Int(const char* key) const {
+    if (!Has(key)) return 0;
+    if (!j_[key].is_number_integer()) throw MappingError(Path(key) + ": must be an integer");
+    return j_[key].get<int64_t>();
+  }
+  bool Bool(const char* key) const {
+    if (!Has(key)) return false;
+    if (!j_[key].is_boolean()) throw MappingError(Path(key) + ": must be true or false");
+    return j_[key].get<bool>();
+  }
+  Reader Object(const char* key) const {
+    static const json kEmpty = json::object();
+    return Has(key) ? Reader(j_[key], Path(key)) : Reader(kEmpty, Path(key));
+  }
+  template <class F>
+  void Each(const char* key, F f) const {
+    if (!Has(key)) return;
+    if (!j_[key].is_array()) throw MappingError(Path(key) + ": must be a list");
+    for (size_t i = 0; i < j_[key].size(); ++i) {
+      f(Reader(j_[key][i], Path(key) + "[" + std::to_string(i) + "]"));
+    }
+  }
+  std::vector<std::string> Strings(const char* key) const {
+    std::vector<std::string> out;
+    if (!Has(key)) return out;
+    if (!j_[key].is_array()) throw MappingError(Path(key) + ": must be a list");
+    for (const auto& v : j_[key]) {
+      if (!v.is_string()) throw MappingError(Path(key) + ": must be a list of strings");
+      out.push_back(v.get<std::string>());
+    }
+    return out;
+  }
+  const json& raw() const { return j_; }
+
+ private:
+  const json& j_;
+  std::string path_;
+};
+
+Resources ReadResources(const Reader& r) { return {r.Int("cpu"), r.Int("memory"), r.Int("gpu")}; }
+
+json WriteResources(const Resources& r) {
+  return {{"cpu", r.cpu}, {"memory", r.memory}, {"gpu", r.gpu}};
+}
+
+ObjectMeta ReadMeta(const Reader& m) {
+  ObjectMeta out;
+  out.name = m.String("name");
+  out.namespace_ = m.String("namespace");
+  out.uid = m.String("uid");
+  out.resource_version = m.String("resourceVersion");
+  out.generation = m.Int("generation");
+  out.deleting = m.Has("deletionTimestamp");
+  out.finalizers = m.Strings("finalizers");
+  if (m.Has("labels")) out.labels = m.raw()["labels"];
+  return out;
+}
+
+std::vector<Condition> ReadConditions(const Reader& status) {
+  std::vector<Condition> out;
+  status.Each("conditions", [&](const Reader& c) {
+    out.push_back({c.String("type"), c.String("status"), c.String("reason"), c.String("message"),
+                   c.String("lastTransitionTime"), c.Int("observedGeneration")});
+  });
+  return out;
+}
+
+json WriteConditions(const std::vector<Condition>& conditions) {
+  json out = json::array();
+  for (const auto& c : conditions) {
+    out.push_back({{"type", c.type},
+                   {"status", c.status},
+                   {"reason", c.reason},
+                   {"message", c.message},
+                   {"lastTransitionTime", c.last_transition_time},
+                   {"observedGeneration", c.observed_generation}});
+  }
+  return out;
+}
+
+Language RequireLanguage(const std::string& text, const std::string& path) {
+  auto l = ParseLanguage(text);
+  if (!l) throw MappingError(path + ": unknown language \"" + text + "\"");
+  return *l;
+}
+
+}  // namespace
+
+std::optional<Language> ParseLanguage(const std::string& t) {
+  if (t == "json" || t == "LANG_JSON") return Language::kJson;
+  if (t == "go" || t == "LANG_GO") return Language::kGo;
+  if (t == "python" || t == "LANG_PYTHON") return Language::kPython;
+  if (t == "unikernel" || t == "LANG_UNIKERNEL") return Language::kUnikernel;
+  return std::nullopt;
+}
+
+std::string ToString(Language l) {
+  switch (l) {
+    case Language::kJson:
+      return "json";
+    case Language::kGo:
+      return "go";
+    case Language::kPython:
+      return "python";
+    case Language::kUnikernel:
+      return "unikernel";
+  }
+  return "";
+}
+
+std::optional<Phase> ParsePhase(const std::string& t) {
+  for (Phase p : {Phase::kPending, Phase::kAdmitted, Phase::kRunning, Phase::kSucceeded,
+                  Phase::kFailed, Phase::kRejected}) {
+    if (ToString(p) == t) return p;
+  }
+  return std::nullopt;
+}
+
+std::string ToString(Phase p) {
+  switch (p) {
+    case Phase::kPending:
+      return "Pending";
+    case Phase::kAdmitted:
+      return "Admitted";
+    case Phase::kRunning:
+      return "Running";
+    case Phase::kSucceeded:
+      return "Succeeded";
+    case Phase::kFailed:
+      return "Failed";
+    case Phase::kRejected:
+      return "Rejected";
+  }
+  return "";
+}
+
+Workload WorkloadFromJson(const json& object) {
+  Reader root(object, "");
+  Workload w;
+  w.metadata = ReadMeta(root.Object("metadata"));
+  Reader spec = root.Object("spec");
+  w.spec.instance_id = spec.String("instanceId");
+  w.spec.image = spec.String("image");
+  if (spec.Has("language"))
+    w.spec.language = RequireLanguage(spec.String("language"), "spec.language");
+  w.spec.provider_id = spec.String("providerId");
+  w.spec.resources = ReadResources(spec.Object("resources"));
+  spec.Each("env", [&](const Reader& e) {
+    w.spec.env.push_back({e.String("name"), e.String("value")});
+  });
+
+  Reader status = root.Object("status");
+  if (status.Has("phase")) {
+    auto p = ParsePhase(status.String("phase"));
+    if (!p) throw MappingError("status.phase: unknown phase \"" + status.String("phase") + "\"");
+    w.status.phase = p;
+  }
+  w.status.observed_generation = status.Int("observedGeneration");
+  w.status.pod_name = status.String("podName");
+  w.status.node_name = status.String("nodeName");
+  w.status.start_time = status.String("startTime");
+  w.status.reason = status.String("reason");
+  w.status.message = status.String("message");
+  if (status.Has("exitCode")) w.status.exit_code = int(status.Int("exitCode"));
+  if (status.Has("admission")) {
+    Reader a = status.Object("admission");
+    w.status.admission = Admission{ReadResources(a), a.String("provider"), a.String("admittedAt")};
+  }
+  w.status.conditions = ReadConditions(status);
+  return w;
+}
+
+json ToJson(const WorkloadStatus& s) {
+  json out = json::object();
+  if (s.phase) out["phase"] = ToString(*s.phase);
+  if (s.observed_generation) out["observedGeneration"] = s.observed_generation;
+  if (!s.pod_name.empty()) out["podName"] = s.pod_name;
+  if (!s.node_name.empty()) out["nodeName"] = s.node_name;
+  if (!s.start_time.empty()) out["startTime"] = s.start_time;
+  if (!s.reason.empty()) out["reason"] = s.reason;
+  if (!s.message.empty()) out["message"] = s.message;
+  if (s.exit_code) out["exitCode"] = *s.exit_code;
+  if (s.admission) {
+    out["admission"] = WriteResources(s.admission->charged);
+    if (!s.admission->provider.empty()) out["admission"]["provider"] = s.admission->provider;
+    if (!s.admission->admitted_at.empty())
+      out["admission"]["admittedAt"] = s.admission->admitted_at;
+  }
+  if (!s.conditions.empty()) out["conditions"] = WriteConditions(s.conditions);
+  return out;
+}
+
+Provider ProviderFromJson(const json& object) {
+  Reader root(object, "");
+  Provider p;
+  p.metadata = ReadMeta(root.Object("metadata"));
+  Reader spec = root.Object("spec");
+  p.spec.capacity = ReadResources(spec.Object("capacity"));
+  Reader tags = spec.Object("resourceTags");
+  p.spec.resource_tags = {tags.Bool("cpu"), tags.Bool("gpu"), tags.Bool("memory"),
+                          tags.Bool("camera")};
+  spec.Each("languages", [&](const Reader& l) {
+    p.spec.languages.push_back(
+        {RequireLanguage(l.String("name"), l.Path("name")), l.String("image")});
+  });
+  spec.Each("hostAliases", [&](const Reader& h) {
+    p.spec.host_aliases.push_back({h.String("ip"), h.Strings("hostnames")});
+  });
+  Reader status = root.Object("status");
+  Reader ledger = status.Object("ledger");
+  p.status.total = ReadResources(ledger.Object("total"));
+  p.status.used = ReadResources(ledger.Object("used"));
+  p.status.available = ReadResources(ledger.Object("available"));
+  p.status.admitted_count = ledger.Int("admittedCount");
+  Reader cp = status.Object("controlPlane");
+  p.status.control_plane = {cp.String("providerId"), cp.String("connectedAt"),
+                            cp.String("lastHealthCheck")};
+  p.status.conditions = ReadConditions(status);
+  p.status.observed_generation = status.Int("observedGeneration");
+  return p;
+}
+
+json ToJson(const ProviderStatus& s) {
+  json out = {{"ledger",
+               {{"total", WriteResources(s.total)},
+                {"used", WriteResources(s.used)},
+                {"available", WriteResources(s.available)},
+                {"admittedCount", s.admitted_count}}},
+              {"display",
+               {{"cpu", FormatMillicores(s.used.cpu) + "/" + FormatMillicores(s.total.cpu)},
+                {"memory", FormatBytes(s.used.memory) + "/" + FormatBytes(s.total.memory)},
+                {"gpu", std::to_string(s.used.gpu) + "/" + std::to_string(s.total.gpu)}}}};
+  const auto& cp = s.control_plane;
+  if (!cp.provider_id.empty() || !cp.last_health_check.empty()) {
+    json c = json::object();
+    if (!cp.provider_id.empty()) c["providerId"] = cp.provider_id;
+    if (!cp.connected_at.empty()) c["connectedAt"] = cp.connected_at;
+    if (!cp.last_health_check.empty()) c["lastHealthCheck"] = cp.last_health_check;
+    out["controlPlane"] = c;
+  }
+  if (!s.conditions.empty()) out["conditions"] = WriteConditions(s.conditions);
+  if (s.observed_generation) out["observedGeneration"] = s.observed_generation;
+  return out;
+}
+
+json ToJson(const ProviderSpec& s) {
+  json out = {{"capacity", WriteResources(s.capacity)},
+              {"resourceTags",
+               {{"cpu", s.resource_tags.cpu},
+                {"gpu", s.resource_tags.gpu},
+                {"memory", s.resource_tags.memory},
+                {"camera", s.resource_tags.camera}}}};
+  out["languages"] = json::array();
+  for (const auto& l : s.languages)
+    out["languages"].push_back({{"name", ToString(l.language)}, {"image", l.image}});
+  out["hostAliases"] = json::array();
+  for (const auto& h : s.host_aliases)
+    out["hostAliases"].push_back({{"ip", h.ip}, {"hostnames", h.hostnames}});
+  return out;
+}
+
+std::optional<std::string> ImageFor(const WorkloadSpec& spec, const ProviderSpec& provider,
+                                    std::string* why) {
+  if (!spec.image.empty()) return spec.image;
+  if (!spec.language) {
+    if (why) *why = "the workload has neither an image nor a language";
+    return std::nullopt;
+  }
+  for (const auto& l : provider.languages) {
+    if (l.language == *spec.language && !l.image.empty()) return l.image;
+  }
+  if (why) {
+    std::string supported;
+    for (const auto& l : provider.languages)
+      supported += (supported.empty() ? "" : ", ") + ToString(l.language);
+    *why = "unsupported language \"" + ToString(*spec.language) + "\": this provider runs " +
+           (supported.empty() ? "no languages" : supported);
+  }
+  return std::nullopt;
+}
+
+}  // namespace iarnet

@@ -1,0 +1,162 @@
+// The two custom resources (crds/) as C++ values, and their JSON mapping. Pure: the
+// reconcilers read objects through these and write status back through them, so the
+// shape of the resources lives in one place.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace iarnet {
+
+using json = nlohmann::json;
+
+// cpu in millicores, memory in bytes, gpu in devices.
+struct Resources {
+  int64_t cpu = 0;
+  int64_t memory = 0;
+  int64_t gpu = 0;
+  bool operator==(const Resources&) const = default;
+};
+
+enum class Language { kJson, kGo, kPython, kUnikernel };
+// "json", "go", "python", "unikernel" (the CRD's enum); also accepts the protocol's
+// LANG_* names. nullopt for anything else.
+std::optional<Language> ParseLanguage(const std::string& text);
+std::string ToString(Language language);
+
+enum class Phase { kPending, kAdmitted, kRunning, kSucceeded, kFailed, kRejected };
+std::optional<Phase> ParsePhase(const std::string& text);
+std::string ToString(Phase phase);
+
+struct Condition {
+  std::string type;
+  std::string status;  // "True", "False", "Unknown"
+  std::string reason;
+  std::string message;
+  std::string last_transition_time;
+  int64_t observed_generation = 0;
+  bool operator==(const Condition&) const = default;
+};
+
+struct EnvVar {
+  std::string name;
+  std::string value;
+  bool operator==(const EnvVar&) const = default;
+};
+
+// What a workload was charged to the ledger: set once on admission, removed on release.
+struct Admission {
+  Resources charged;
+  std::string provider;
+  std::string admitted_at;
+  bool operator==(const Admission&) const = default;
+};
+
+struct ObjectMeta {
+  std::string name;
+  std::string namespace_;
+  std::string uid;
+  std::string resource_version;
+  int64_t generation = 0;
+  bool deleting = false;  // metadata.deletionTimestamp is set
+  std::vector<std::string> finalizers;
+  json labels = json::object();
+};
+
+struct WorkloadSpec {
+  std::string instance_id;
+  std::string image;
+  std::optional<Language> language;
+  std::string provider_id;
+  Resources resources;
+  std::vector<EnvVar> env;
+};
+
+struct WorkloadStatus {
+  std::optional<Phase> phase;
+  int64_t observed_generation = 0;
+  std::string pod_name;
+  std::string node_name;
+  std::string start_time;
+  std::string reason;
+  std::string message;
+  std::optional<int> exit_code;
+  std::optional<Admission> admission;
+  std::vector<Condition> conditions;
+  bool operator==(const WorkloadStatus&) const = default;
+};
+
+struct Workload {
+  ObjectMeta metadata;
+  WorkloadSpec spec;
+  WorkloadStatus status;
+};
+
+struct ResourceTags {
+  bool cpu = false, gpu = false, memory = false, camera = false;
+  bool operator==(const ResourceTags&) const = default;
+};
+
+struct LanguageImage {
+  Language language;
+  std::string image;
+  bool operator==(const LanguageImage&) const = default;
+};
+
+struct HostAlias {
+  std::string ip;
+  std::vector<std::string> hostnames;
+  bool operator==(const HostAlias&) const = default;
+};
+
+struct ProviderSpec {
+  Resources capacity;
+  ResourceTags resource_tags;
+  std::vector<LanguageImage> languages;
+  std::vector<HostAlias> host_aliases;
+};
+
+struct ControlPlane {
+  std::string provider_id;
+  std::string connected_at;
+  std::string last_health_check;
+  bool operator==(const ControlPlane&) const = default;
+};
+
+struct ProviderStatus {
+  Resources total, used, available;
+  int64_t admitted_count = 0;
+  ControlPlane control_plane;
+  std::vector<Condition> conditions;
+  int64_t observed_generation = 0;
+  bool operator==(const ProviderStatus&) const = default;
+};
+
+struct Provider {
+  ObjectMeta metadata;
+  ProviderSpec spec;
+  ProviderStatus status;
+};
+
+// An object that does not have the shape the CRD promises (the API server validates,
+// so this means a bug or a different version): says which field.
+struct MappingError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+Workload WorkloadFromJson(const json& object);
+Provider ProviderFromJson(const json& object);
+json ToJson(const WorkloadStatus& status);
+json ToJson(const ProviderStatus& status);  // includes the printer columns' display strings
+json ToJson(const ProviderSpec& spec);
+
+// The image a workload runs: spec.image, else the provider's image for its language.
+// nullopt (with `why` filled in) when there is none.
+std::optional<std::string> ImageFor(const WorkloadSpec& spec, const ProviderSpec& provider,
+                                    std::string* why);
+
+}  // namespace iarnet
