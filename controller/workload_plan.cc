@@ -1,0 +1,238 @@
+#include "workload_plan.h"
+
+#include <algorithm>
+
+#include "quantity.h"
+
+namespace iarnet {
+namespace {
+
+bool HasFinalizer(const Workload& w) {
+  const auto& f = w.metadata.finalizers;
+  return std::find(f.begin(), f.end(), kReleaseFinalizer) != f.end();
+}
+
+// Sets a condition, keeping lastTransitionTime when the status does not change.
+void SetCondition(WorkloadStatus& s, const std::string& type, const std::string& status,
+                  const std::string& reason, const std::string& message, int64_t generation,
+                  const std::string& now) {
+  for (auto& c : s.conditions) {
+    if (c.type != type) continue;
+    if (c.status != status) c.last_transition_time = now;
+    c.status = status;
+    c.reason = reason;
+    c.message = message;
+    c.observed_generation = generation;
+    return;
+  }
+  s.conditions.push_back({type, status, reason, message, now, generation});
+}
+
+// The status after releasing the workload's charge for `reason`.
+WorkloadStatus Released(const Workload& w, Phase phase, const std::string& reason,
+                        const std::string& message, const std::string& now) {
+  WorkloadStatus s = w.status;
+  s.admission.reset();
+  s.phase = phase;
+  s.reason = reason;
+  s.message = message;
+  s.observed_generation = w.metadata.generation;
+  SetCondition(s, "Admitted", "False", reason, "released: " + message, w.metadata.generation, now);
+  SetCondition(s, "Ready", "False", reason, message, w.metadata.generation, now);
+  return s;
+}
+
+void Finish(WorkloadPlan& plan, const Workload& w, WorkloadStatus s) {
+  if (!(s == w.status)) plan.status = std::move(s);
+}
+
+}  // namespace
+
+WorkloadPlan Plan(const PlanInputs& in) {
+  const Workload& w = in.workload;
+  const PodObservation& pod = in.pod;
+  const int64_t gen = w.metadata.generation;
+  WorkloadPlan plan;
+
+  // Deletion: the Pod goes first, then the charge, then the finalizer.
+  if (w.metadata.deleting) {
+    if (pod.exists && pod.owned && !pod.deleting) plan.delete_pod = true;
+    if (pod.exists && pod.owned) return plan;  // wait until the Pod is gone
+    if (w.status.admission) {
+      plan.status = Released(w, w.status.phase.value_or(Phase::kPending), "WorkloadDeleted",
+                             "the workload is being deleted", in.now);
+      plan.events.push_back(
+          {"Normal", "Released", "released " + Describe(w.status.admission->charged)});
+      return plan;
+    }
+    if (HasFinalizer(w)) plan.remove_finalizer = true;
+    return plan;
+  }
+  if (!HasFinalizer(w)) {
+    plan.add_finalizer = true;
+    return plan;  // the finalizer is in place before anything can be charged
+  }
+
+  WorkloadStatus s = w.status;
+  s.observed_generation = gen;
+
+  if (!w.status.admission) {
+    // Ended workloads stay ended; everything else waits for admission.
+    if (w.status.phase == Phase::kSucceeded || w.status.phase == Phase::kFailed) return plan;
+    std::string why;
+    auto image = ImageFor(w.spec, in.provider, &why);
+    Verdict v =
+        image ? Admit(in.ledger, w.spec.resources) : Verdict{false, "UnsupportedLanguage", why};
+    if (!v.admitted) {
+      bool news = w.status.phase != Phase::kRejected || w.status.reason != v.reason ||
+                  w.status.message != v.message;
+      s.phase = Phase::kRejected;
+      s.reason = v.reason;
+      s.message = v.message;
+      SetCondition(s, "Admitted", "False", v.reason, v.message, gen, in.now);
+      if (news) plan.events.push_back({"Warning", "Rejected", v.message});
+      Finish(plan, w, std::move(s));
+      return plan;
+    }
+    s.admission = Admission{w.spec.resources, in.provider_name, in.now};
+    s.phase = Phase::kAdmitted;
+    s.reason = "Admitted";
+    s.message = v.message;
+    SetCondition(s, "Admitted", "True", "Admitted", v.message, gen, in.now);
+    plan.events.push_back({"Normal", "Admitted", v.message});
+    Finish(plan, w, std::move(s));
+    return plan;  // the Pod is created once the charge is recorded
+  }
+
+  // Admitted: the Pod.
+  if (!pod.exists) {
+    if (!w.status.pod_name.empty()) {
+      // It existed and is gone, and we did not delete it: release, do not recreate.
+      plan.status =
+          Released(w, Phase::kFailed, "PodDeleted", "the Pod was deleted by someone else", in.now);
+      plan.events.push_back(
+          {"Warning", "PodDeleted",
+           "the Pod was deleted; released " + Describe(w.status.admission->charged)});
+      return plan;
+    }
+    plan.create_pod = true;
+    s.pod_name = w.metadata.name;
+    plan.events.push_back({"Normal", "PodCreated", "created Pod " + w.metadata.name});
+    Finish(plan, w, std::move(s));
+    return plan;
+  }
+  if (!pod.owned) {
+    s.reason = "PodNameTaken";
+    s.message = "a Pod named " + w.metadata.name + " exists and is not owned by this workload";
+    SetCondition(s, "Ready", "False", s.reason, s.message, gen, in.now);
+    Finish(plan, w, std::move(s));
+    return plan;
+  }
+  s.pod_name = w.metadata.name;
+  if (!pod.node_name.empty()) s.node_name = pod.node_name;
+  if (!pod.start_time.empty()) s.start_time = pod.start_time;
+
+  if (pod.phase == "Succeeded" || pod.phase == "Failed") {
+    bool ok = pod.phase == "Succeeded";
+    std::string reason = ok                               ? "PodSucceeded"
+                         : !pod.reason.empty()            ? pod.reason  // Evicted, ...
+                         : !pod.terminated_reason.empty() ? pod.terminated_reason
+                                                          : "PodFailed";
+    std::string message = ok ? "the component exited successfully" : "the component failed";
+    if (pod.exit_code) message += " (exit code " + std::to_string(*pod.exit_code) + ")";
+    if (!pod.message.empty()) message += ": " + pod.message;
+    WorkloadStatus r =
+        Released(w, ok ? Phase::kSucceeded : Phase::kFailed, reason, message, in.now);
+    r.pod_name = s.pod_name;
+    r.node_name = s.node_name;
+    r.start_time = s.start_time;
+    r.exit_code = pod.exit_code;
+    plan.status = std::move(r);
+    plan.events.push_back({ok ? "Normal" : "Warning", reason,
+                           message + "; released " + Describe(w.status.admission->charged)});
+    return plan;
+  }
+  if (pod.phase == "Running") {
+    s.phase = Phase::kRunning;
+    s.reason = "PodRunning";
+    s.message = "running on " + pod.node_name;
+    SetCondition(s, "Ready", "True", "PodRunning", s.message, gen, in.now);
+  } else {
+    s.phase = Phase::kAdmitted;
+    s.reason = pod.waiting_reason.empty() ? "PodPending" : pod.waiting_reason;
+    s.message = pod.waiting_message.empty() ? "waiting for the Pod to start" : pod.waiting_message;
+    SetCondition(s, "Ready", "False", s.reason, s.message, gen, in.now);
+  }
+  Finish(plan, w, std::move(s));
+  return plan;
+}
+
+json BuildPod(const Workload& w, const ProviderSpec& provider, const std::string& image,
+              const std::string& provider_id) {
+  json env = json::array();
+  for (const auto& e : w.spec.env) env.push_back({{"name", e.name}, {"value", e.value}});
+  json quantities = {{"cpu", FormatMillicores(w.spec.resources.cpu)},
+                     {"memory", std::to_string(w.spec.resources.memory)}};
+  if (w.spec.resources.gpu > 0) quantities["nvidia.com/gpu"] = std::to_string(w.spec.resources.gpu);
+  json pod = {
+      {"apiVersion", "v1"},
+      {"kind", "Pod"},
+      {"metadata",
+       {{"name", w.metadata.name},
+        {"namespace", w.metadata.namespace_},
+        {"labels",
+         {{"iarnet.managed", "true"},
+          {"iarnet.provider_id", provider_id},
+          {"iarnet.instance_id", w.spec.instance_id}}},
+        {"ownerReferences", json::array({{{"apiVersion", "iarnet.io/v1alpha1"},
+                                          {"kind", "IarnetWorkload"},
+                                          {"name", w.metadata.name},
+                                          {"uid", w.metadata.uid},
+                                          {"controller", true},
+                                          {"blockOwnerDeletion", true}}})}}},
+      {"spec",
+       {{"restartPolicy", "Never"},
+        {"containers",
+         json::array({{{"name", "main"},
+                       {"image", image},
+                       {"env", env},
+                       {"resources", {{"requests", quantities}, {"limits", quantities}}}}})}}}};
+  if (!provider.host_aliases.empty()) {
+    json aliases = json::array();
+    for (const auto& h : provider.host_aliases)
+      aliases.push_back({{"ip", h.ip}, {"hostnames", h.hostnames}});
+    pod["spec"]["hostAliases"] = aliases;
+  }
+  return pod;
+}
+
+PodObservation ObservePod(const json& pod, const std::string& workload_uid) {
+  PodObservation o;
+  o.exists = true;
+  const json& meta = pod.value("metadata", json::object());
+  for (const auto& ref : meta.value("ownerReferences", json::array())) {
+    if (ref.value("controller", false) && ref.value("uid", "") == workload_uid) o.owned = true;
+  }
+  o.deleting = meta.contains("deletionTimestamp") && !meta["deletionTimestamp"].is_null();
+  const json& status = pod.value("status", json::object());
+  o.phase = status.value("phase", "");
+  o.node_name = pod.value("spec", json::object()).value("nodeName", "");
+  o.start_time = status.value("startTime", "");
+  o.reason = status.value("reason", "");
+  o.message = status.value("message", "");
+  for (const auto& cs : status.value("containerStatuses", json::array())) {
+    if (cs.value("name", "") != "main") continue;
+    const json& state = cs.value("state", json::object());
+    if (state.contains("waiting")) {
+      o.waiting_reason = state["waiting"].value("reason", "");
+      o.waiting_message = state["waiting"].value("message", "");
+    }
+    if (state.contains("terminated")) {
+      o.exit_code = state["terminated"].value("exitCode", 0);
+      o.terminated_reason = state["terminated"].value("reason", "");
+    }
+  }
+  return o;
+}
+
+}  // namespace iarnet

@@ -1,0 +1,77 @@
+// What to do about one IarnetWorkload, decided from what was observed: a pure function,
+// as a controller-runtime reconciler is a function from observed state to actions. The
+// I/O layer observes (workload, its Pod, the ledger), calls Plan, and carries the plan
+// out through the API server; running it twice on the same observation plans the same.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "iarnet_types.h"
+#include "ledger.h"
+
+namespace iarnet {
+
+// The finalizer that holds a workload until its charge is released.
+inline constexpr const char* kReleaseFinalizer = "iarnet.io/release";
+
+// What the I/O layer saw of the workload's Pod. `exists` must be authoritative: a Pod
+// missing from a cache is confirmed with a live read before Plan is told it is gone.
+struct PodObservation {
+  bool exists = false;
+  bool owned = false;     // its controller ownerReference is this workload
+  bool deleting = false;  // deletionTimestamp set
+  std::string phase;      // Pending, Running, Succeeded, Failed, Unknown
+  std::string node_name;
+  std::string start_time;
+  std::string reason;   // pod.status.reason (e.g. Evicted)
+  std::string message;  // pod.status.message
+  // The main container: why it is waiting (ErrImagePull, ...) or how it ended.
+  std::string waiting_reason;
+  std::string waiting_message;
+  std::optional<int> exit_code;
+  std::string terminated_reason;  // Completed, Error, OOMKilled, ...
+};
+
+struct Event {
+  std::string type;  // Normal or Warning
+  std::string reason;
+  std::string message;
+  bool operator==(const Event&) const = default;
+};
+
+struct WorkloadPlan {
+  bool add_finalizer = false;
+  bool remove_finalizer = false;
+  bool create_pod = false;
+  bool delete_pod = false;
+  std::optional<WorkloadStatus> status;  // write when set (conditional on resourceVersion)
+  std::vector<Event> events;
+  bool Empty() const {
+    return !add_finalizer && !remove_finalizer && !create_pod && !delete_pod && !status &&
+           events.empty();
+  }
+};
+
+struct PlanInputs {
+  const Workload& workload;
+  const PodObservation& pod;
+  const ProviderSpec& provider;
+  const Ledger& ledger;  // computed from every workload's admission record
+  std::string provider_name;
+  std::string now;  // RFC 3339, for admittedAt and condition transition times
+};
+
+WorkloadPlan Plan(const PlanInputs& in);
+
+// The Pod a workload runs in (name = the workload's name): a controller ownerReference,
+// the iarnet labels, one container "main" with the env, requests = limits, GPUs as
+// nvidia.com/gpu, restartPolicy Never, and the provider's host aliases.
+json BuildPod(const Workload& w, const ProviderSpec& provider, const std::string& image,
+              const std::string& provider_id);
+
+// Reads a Pod object into what Plan needs; `workload_uid` decides ownership.
+PodObservation ObservePod(const json& pod, const std::string& workload_uid);
+
+}  // namespace iarnet

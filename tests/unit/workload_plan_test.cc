@@ -1,0 +1,281 @@
+#include "workload_plan.h"
+
+#include <catch2/catch.hpp>
+
+using namespace iarnet;
+
+namespace {
+
+struct Fixture {
+  Workload w;
+  PodObservation pod;
+  ProviderSpec provider;
+  Ledger ledger;
+  Fixture() {
+    w.metadata.name = "w1";
+    w.metadata.namespace_ = "ns";
+    w.metadata.uid = "uid-1";
+    w.metadata.generation = 2;
+    w.metadata.finalizers = {kReleaseFinalizer};
+    w.spec.instance_id = "comp.1";
+    w.spec.language = Language::kPython;
+    w.spec.resources = {500, 256LL << 20, 1};
+    w.spec.env = {{"COMPONENT_ID", "comp.1"}};
+    provider.capacity = {1000, 1LL << 30, 1};
+    provider.languages = {{Language::kPython, "py:1"}};
+    provider.host_aliases = {{"10.1.2.3", {"host.internal"}}};
+    ledger = ComputeLedger(provider.capacity, {});
+  }
+  WorkloadPlan Run() {
+    return Plan({w, pod, provider, ledger, "provider", "2026-11-30T10:00:00Z"});
+  }
+  // Applies a plan's status as the API server would.
+  void Apply(const WorkloadPlan& p) {
+    if (p.status) w.status = *p.status;
+    if (p.add_finalizer) w.metadata.finalizers.push_back(kReleaseFinalizer);
+    if (p.remove_finalizer) w.metadata.finalizers.clear();
+  }
+  void Admit() {
+    Apply(Run());
+    REQUIRE(w.status.admission);
+  }
+  void RunningPod() {
+    pod.exists = true;
+    pod.owned = true;
+    pod.phase = "Running";
+    pod.node_name = "node-a";
+    pod.start_time = "2026-11-30T10:00:02Z";
+  }
+};
+
+}  // namespace
+
+TEST_CASE("plan: the finalizer comes before any charge") {
+  Fixture f;
+  f.w.metadata.finalizers.clear();
+  auto p = f.Run();
+  CHECK(p.add_finalizer);
+  CHECK_FALSE(p.status);
+  CHECK_FALSE(p.create_pod);
+}
+
+TEST_CASE("plan: admission records the charge and then the Pod is created") {
+  Fixture f;
+  auto p = f.Run();
+  REQUIRE(p.status);
+  REQUIRE(p.status->admission);
+  CHECK(p.status->admission->charged == Resources{500, 256LL << 20, 1});
+  CHECK(p.status->admission->provider == "provider");
+  CHECK(p.status->phase == Phase::kAdmitted);
+  CHECK(p.status->observed_generation == 2);
+  CHECK(p.events ==
+        std::vector<Event>{{"Normal", "Admitted", "admitted cpu 500m, memory 256Mi, gpu 1"}});
+  CHECK_FALSE(p.create_pod);  // only after the charge is stored
+  f.Apply(p);
+  auto next = f.Run();
+  CHECK(next.create_pod);
+  REQUIRE(next.status);
+  CHECK(next.status->pod_name == "w1");
+}
+
+TEST_CASE("plan: rejection says what was asked and what was free and is not repeated") {
+  Fixture f;
+  f.ledger = ComputeLedger(f.provider.capacity, {{800, 0, 0}});
+  auto p = f.Run();
+  REQUIRE(p.status);
+  CHECK(p.status->phase == Phase::kRejected);
+  CHECK_FALSE(p.status->admission);
+  CHECK(p.status->reason == "InsufficientCapacity");
+  CHECK(p.status->message ==
+        "insufficient capacity: requested cpu 500m, memory 256Mi, gpu 1; available cpu 200m, "
+        "memory 1Gi, "
+        "gpu 1 of cpu 1, memory 1Gi, gpu 1");
+  REQUIRE(p.status->conditions.size() == 1);
+  CHECK(p.status->conditions[0].status == "False");
+  CHECK(p.status->conditions[0].reason == "InsufficientCapacity");
+  CHECK(p.events.size() == 1);
+  f.Apply(p);
+  CHECK(f.Run().Empty());  // idempotent: same observation, nothing to do
+  // Capacity frees up: the same workload is admitted.
+  f.ledger = ComputeLedger(f.provider.capacity, {});
+  auto later = f.Run();
+  REQUIRE(later.status);
+  CHECK(later.status->phase == Phase::kAdmitted);
+}
+
+TEST_CASE("plan: an unsupported language is rejected and nothing is charged") {
+  Fixture f;
+  f.w.spec.language = Language::kUnikernel;
+  auto p = f.Run();
+  REQUIRE(p.status);
+  CHECK(p.status->phase == Phase::kRejected);
+  CHECK(p.status->reason == "UnsupportedLanguage");
+  CHECK(p.status->message == "unsupported language \"unikernel\": this provider runs python");
+  CHECK_FALSE(p.status->admission);
+}
+
+TEST_CASE("plan: the Pod's progress is mirrored and a steady state plans nothing") {
+  Fixture f;
+  f.Admit();
+  f.Apply(f.Run());  // pod created
+  f.pod.exists = true;
+  f.pod.owned = true;
+  f.pod.phase = "Pending";
+  f.pod.waiting_reason = "ErrImagePull";
+  f.pod.waiting_message = "pull access denied";
+  auto pending = f.Run();
+  REQUIRE(pending.status);
+  CHECK(pending.status->phase == Phase::kAdmitted);
+  CHECK(pending.status->reason == "ErrImagePull");
+  CHECK(pending.status->message == "pull access denied");
+  f.Apply(pending);
+  f.pod = {};
+  f.RunningPod();
+  auto running = f.Run();
+  REQUIRE(running.status);
+  CHECK(running.status->phase == Phase::kRunning);
+  CHECK(running.status->node_name == "node-a");
+  CHECK(running.status->start_time == "2026-11-30T10:00:02Z");
+  CHECK(running.status->admission);  // still charged
+  f.Apply(running);
+  CHECK(f.Run().Empty());
+}
+
+TEST_CASE("plan: a Pod that ends releases the charge and says why") {
+  Fixture f;
+  f.Admit();
+  f.Apply(f.Run());
+  f.RunningPod();
+  f.Apply(f.Run());
+
+  SECTION("succeeded") {
+    f.pod.phase = "Succeeded";
+    f.pod.exit_code = 0;
+    auto p = f.Run();
+    REQUIRE(p.status);
+    CHECK(p.status->phase == Phase::kSucceeded);
+    CHECK(p.status->reason == "PodSucceeded");
+    CHECK_FALSE(p.status->admission);
+    CHECK(p.status->exit_code == 0);
+    f.Apply(p);
+    CHECK(f.Run().Empty());  // ended workloads stay ended, uncharged
+  }
+  SECTION("OOM killed") {
+    f.pod.phase = "Failed";
+    f.pod.exit_code = 137;
+    f.pod.terminated_reason = "OOMKilled";
+    auto p = f.Run();
+    REQUIRE(p.status);
+    CHECK(p.status->phase == Phase::kFailed);
+    CHECK(p.status->reason == "OOMKilled");
+    CHECK(p.status->message == "the component failed (exit code 137)");
+    CHECK(p.status->exit_code == 137);
+    CHECK_FALSE(p.status->admission);
+    CHECK(p.events[0].type == "Warning");
+  }
+  SECTION("evicted") {
+    f.pod.phase = "Failed";
+    f.pod.reason = "Evicted";
+    f.pod.message = "The node was low on resource: memory.";
+    auto p = f.Run();
+    REQUIRE(p.status);
+    CHECK(p.status->reason == "Evicted");
+    CHECK(p.status->message == "the component failed: The node was low on resource: memory.");
+  }
+  SECTION("deleted by someone else: released and not recreated") {
+    f.pod = {};
+    auto p = f.Run();
+    CHECK_FALSE(p.create_pod);
+    REQUIRE(p.status);
+    CHECK(p.status->phase == Phase::kFailed);
+    CHECK(p.status->reason == "PodDeleted");
+    CHECK_FALSE(p.status->admission);
+  }
+}
+
+TEST_CASE("plan: deleting a workload deletes the Pod then releases then drops the finalizer") {
+  Fixture f;
+  f.Admit();
+  f.Apply(f.Run());
+  f.RunningPod();
+  f.Apply(f.Run());
+  f.w.metadata.deleting = true;
+  auto p1 = f.Run();
+  CHECK(p1.delete_pod);
+  CHECK_FALSE(p1.status);
+  CHECK_FALSE(p1.remove_finalizer);
+  f.pod.deleting = true;
+  CHECK(f.Run().Empty());  // wait for the Pod to go
+  f.pod = {};
+  auto p2 = f.Run();
+  REQUIRE(p2.status);
+  CHECK_FALSE(p2.status->admission);
+  CHECK_FALSE(p2.remove_finalizer);  // the release is stored first
+  f.Apply(p2);
+  auto p3 = f.Run();
+  CHECK(p3.remove_finalizer);
+  CHECK_FALSE(p3.status);
+}
+
+TEST_CASE("plan: a foreign Pod with the workload's name is not adopted") {
+  Fixture f;
+  f.Admit();
+  f.pod.exists = true;
+  f.pod.owned = false;
+  f.pod.phase = "Running";
+  auto p = f.Run();
+  CHECK_FALSE(p.create_pod);
+  CHECK_FALSE(p.delete_pod);
+  REQUIRE(p.status);
+  CHECK(p.status->reason == "PodNameTaken");
+  CHECK(p.status->admission);
+}
+
+TEST_CASE("BuildPod: owner, labels, one container with env and limits, host aliases") {
+  Fixture f;
+  json pod = BuildPod(f.w, f.provider, "py:1", "provider.abc");
+  CHECK(pod["metadata"]["name"] == "w1");
+  CHECK(pod["metadata"]["namespace"] == "ns");
+  CHECK(pod["metadata"]["labels"] == json{{"iarnet.managed", "true"},
+                                          {"iarnet.provider_id", "provider.abc"},
+                                          {"iarnet.instance_id", "comp.1"}});
+  const json& ref = pod["metadata"]["ownerReferences"][0];
+  CHECK(ref["uid"] == "uid-1");
+  CHECK(ref["controller"] == true);
+  CHECK(ref["kind"] == "IarnetWorkload");
+  CHECK(pod["spec"]["restartPolicy"] == "Never");
+  REQUIRE(pod["spec"]["containers"].size() == 1);
+  const json& c = pod["spec"]["containers"][0];
+  CHECK(c["name"] == "main");
+  CHECK(c["image"] == "py:1");
+  CHECK(c["env"] == json::array({{{"name", "COMPONENT_ID"}, {"value", "comp.1"}}}));
+  json q = {{"cpu", "500m"}, {"memory", "268435456"}, {"nvidia.com/gpu", "1"}};
+  CHECK(c["resources"]["requests"] == q);
+  CHECK(c["resources"]["limits"] == q);
+  CHECK(pod["spec"]["hostAliases"] ==
+        json::array({{{"ip", "10.1.2.3"}, {"hostnames", {"host.internal"}}}}));
+  f.w.spec.resources.gpu = 0;
+  CHECK_FALSE(BuildPod(f.w, f.provider, "py:1", "p")["spec"]["containers"][0]["resources"]["limits"]
+                  .contains("nvidia.com/gpu"));
+}
+
+TEST_CASE("ObservePod reads ownership, phase and the main container's state") {
+  json pod = json::parse(R"({
+    "metadata": {"ownerReferences": [{"uid": "uid-1", "controller": true}],
+                 "deletionTimestamp": "2026-11-30T10:00:00Z"},
+    "spec": {"nodeName": "n1"},
+    "status": {"phase": "Failed", "reason": "Evicted", "startTime": "t",
+               "containerStatuses": [{"name": "main",
+                 "state": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}]}
+  })");
+  PodObservation o = ObservePod(pod, "uid-1");
+  CHECK(o.exists);
+  CHECK(o.owned);
+  CHECK(o.deleting);
+  CHECK(o.phase == "Failed");
+  CHECK(o.node_name == "n1");
+  CHECK(o.reason == "Evicted");
+  CHECK(o.exit_code == 137);
+  CHECK(o.terminated_reason == "OOMKilled");
+  CHECK_FALSE(ObservePod(pod, "other").owned);
+}
