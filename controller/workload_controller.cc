@@ -1,0 +1,281 @@
+#include "workload_controller.h"
+
+#include "kube/error.h"
+#include "kube/log.h"
+#include "kube/time_format.h"
+#include "workload_plan.h"
+
+namespace iarnet {
+namespace {
+
+const kube::ResourceType kWorkloads{"iarnet.io", "v1alpha1", "iarnetworkloads", "IarnetWorkload",
+                                    true};
+const kube::ResourceType kProviders{"iarnet.io", "v1alpha1", "iarnetproviders", "IarnetProvider",
+                                    true};
+
+uint64_t VersionOf(const kube::json& o) {
+  try {
+    return std::stoull(o["metadata"].value("resourceVersion", "0"));
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+std::string Now() { return kube::FormatTime(std::chrono::system_clock::now()); }
+
+}  // namespace
+
+WorkloadController::WorkloadController(kube::Client& client, ControllerOptions options)
+    : client_(client), options_(std::move(options)), queue_("iarnetworkload") {}
+
+WorkloadController::~WorkloadController() { Stop(); }
+
+void WorkloadController::Start() {
+  // The provider object holds the capacity; create it from the configuration if absent.
+  try {
+    client_.Get(kProviders, options_.namespace_, options_.provider_name);
+  } catch (const kube::Error& e) {
+    if (!e.IsNotFound()) throw;
+    kube::json provider = {
+        {"apiVersion", "iarnet.io/v1alpha1"},
+        {"kind", "IarnetProvider"},
+        {"metadata", {{"name", options_.provider_name}, {"namespace", options_.namespace_}}},
+        {"spec", ToJson(options_.provider_spec)}};
+    try {
+      client_.Create(kProviders, options_.namespace_, provider);
+    } catch (const kube::Error& again) {
+      if (!again.IsAlreadyExists()) throw;
+    }
+  }
+  events_ = std::make_unique<kube::EventRecorder>(client_, options_.field_manager);
+  workloads_ = std::make_unique<kube::Informer>(client_, kWorkloads, options_.namespace_);
+  kube::Informer::Options pod_options;
+  pod_options.watch.label_selector = "iarnet.managed=true";
+  pods_ = std::make_unique<kube::Informer>(client_, kube::resources::kPods, options_.namespace_,
+                                           pod_options);
+  providers_ = std::make_unique<kube::Informer>(client_, kProviders, options_.namespace_);
+
+  auto enqueue = [this](const kube::ObjectPtr& o) { queue_.Add(kube::ObjectKey(*o)); };
+  workloads_->AddHandlers(
+      {enqueue, [enqueue](const kube::ObjectPtr&, const kube::ObjectPtr& o) { enqueue(o); },
+       enqueue});
+  auto owner = [this](const kube::ObjectPtr& p) { EnqueueOwner(p); };
+  pods_->AddHandlers(
+      {owner, [owner](const kube::ObjectPtr&, const kube::ObjectPtr& p) { owner(p); }, owner});
+  providers_->AddHandlers(
+      {nullptr, [this](const kube::ObjectPtr&, const kube::ObjectPtr&) { EnqueueRejected(); },
+       nullptr});
+  workloads_->Start();
+  pods_->Start();
+  providers_->Start();
+  for (auto* inf : {workloads_.get(), pods_.get(), providers_.get()}) {
+    if (!inf->WaitForSync(std::chrono::seconds(60))) {
+      throw kube::Error(kube::ErrorKind::kTimeout,
+                        "informer for " + inf->type().plural + " did not sync");
+    }
+  }
+  // The ledger is rebuilt from the synced workloads before anything new is admitted.
+  WriteProviderStatus();
+  running_ = true;
+  worker_ = std::thread([this] { Work(); });
+}
+
+void WorkloadController::Stop() {
+  if (!running_.exchange(false)) return;
+  queue_.ShutDown();
+  if (worker_.joinable()) worker_.join();
+  for (auto* inf : {workloads_.get(), pods_.get(), providers_.get()}) {
+    if (inf) inf->Stop();
+  }
+  if (events_) events_->Flush();
+}
+
+void WorkloadController::EnqueueOwner(const kube::ObjectPtr& pod) {
+  const auto& meta = (*pod)["metadata"];
+  for (const auto& ref : meta.value("ownerReferences", kube::json::array())) {
+    if (ref.value("controller", false) && ref.value("kind", "") == "IarnetWorkload") {
+      queue_.Add(meta.value("namespace", "") + "/" + ref.value("name", ""));
+      return;
+    }
+  }
+}
+
+void WorkloadController::EnqueueRejected() {
+  for (const auto& o : workloads_->List()) {
+    if ((*o).contains("status") && (*o)["status"].value("phase", "") == "Rejected")
+      queue_.Add(kube::ObjectKey(*o));
+  }
+}
+
+ProviderSpec WorkloadController::CurrentProviderSpec() {
+  auto p = providers_->Get(options_.namespace_, options_.provider_name);
+  return p ? ProviderFromJson(*p).spec : options_.provider_spec;
+}
+
+Ledger WorkloadController::LedgerLocked(const ProviderSpec& spec) {
+  std::vector<Resources> charges;
+  std::map<std::string, bool> seen;
+  for (const auto& o : workloads_->List()) {
+    std::string key = kube::ObjectKey(*o);
+    auto it = overlay_.find(key);
+    if (it != overlay_.end() && VersionOf(*o) < it->second.resource_version) {
+      if (it->second.charge) charges.push_back(*it->second.charge);
+      continue;
+    }
+    if (it != overlay_.end()) overlay_.erase(it);  // the cache caught up
+    const auto& status = (*o).value("status", kube::json::object());
+    if (status.contains("admission")) {
+      const auto& a = status["admission"];
+      charges.push_back(
+          {a.value("cpu", int64_t{0}), a.value("memory", int64_t{0}), a.value("gpu", int64_t{0})});
+    }
+  }
+  return ComputeLedger(spec.capacity, charges);
+}
+
+Ledger WorkloadController::CurrentLedger() {
+  ProviderSpec spec = CurrentProviderSpec();
+  std::lock_guard<std::mutex> lock(mu_);
+  return LedgerLocked(spec);
+}
+
+void WorkloadController::WriteProviderStatus() {
+  Ledger l = CurrentLedger();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (provider_status_written_ && l == last_written_ledger_) return;
+  }
+  auto cached = providers_->Get(options_.namespace_, options_.provider_name);
+  ProviderStatus status = cached ? ProviderFromJson(*cached).status : ProviderStatus{};
+  status.total = l.total;
+  status.used = l.used;
+  status.available = l.available;
+  status.admitted_count = l.admitted;
+  kube::json patch = {{"status", ToJson(status)}};
+  kube::PatchOptions o;
+  o.subresource = "status";
+  try {
+    client_.Patch(kProviders, options_.namespace_, options_.provider_name, kube::PatchType::kMerge,
+                  patch, o);
+    std::lock_guard<std::mutex> lock(mu_);
+    last_written_ledger_ = l;
+    provider_status_written_ = true;
+  } catch (const kube::Error& e) {
+    KLOG(kWarning, "controller") << "writing the provider's ledger: " << e.what();
+  }
+}
+
+void WorkloadController::Work() {
+  while (auto key = queue_.Get()) {
+    try {
+      Reconcile(*key);
+      queue_.Forget(*key);
+    } catch (const kube::Error& e) {
+      // A Conflict only means our cache was behind: expected, and retried at once.
+      if (e.IsConflict()) {
+        KLOG(kDebug, "controller") << *key << ": " << e.what() << "; retrying";
+      } else {
+        KLOG(kWarning, "controller") << *key << ": " << e.what() << "; retrying";
+      }
+      queue_.AddRateLimited(*key);
+    } catch (const std::exception& e) {
+      KLOG(kError, "controller") << *key << ": " << e.what() << "; retrying";
+      queue_.AddRateLimited(*key);
+    }
+    queue_.Done(*key);
+    WriteProviderStatus();
+  }
+}
+
+void WorkloadController::Reconcile(const std::string& key) {
+  auto raw = workloads_->Get(key);
+  if (!raw) {
+    std::lock_guard<std::mutex> lock(mu_);
+    overlay_.erase(key);
+    return;
+  }
+  Workload w = WorkloadFromJson(*raw);
+  ProviderSpec provider = CurrentProviderSpec();
+  PodObservation pod;
+  if (auto p = pods_->Get(w.metadata.namespace_, w.metadata.name)) {
+    pod = ObservePod(*p, w.metadata.uid);
+  } else if (!w.status.pod_name.empty() || w.metadata.deleting) {
+    // The cache says no Pod; confirm before concluding it is gone.
+    try {
+      pod = ObservePod(client_.Get(kube::resources::kPods, w.metadata.namespace_, w.metadata.name),
+                       w.metadata.uid);
+    } catch (const kube::Error& e) {
+      if (!e.IsNotFound()) throw;
+    }
+  }
+  Ledger ledger;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ledger = LedgerLocked(provider);
+  }
+  WorkloadPlan plan = Plan({w, pod, provider, ledger, options_.provider_name, Now()});
+  Carry(key, *raw, w, plan);
+}
+
+void WorkloadController::Carry(const std::string& key, const kube::json& raw, const Workload& w,
+                               const WorkloadPlan& plan) {
+  const std::string& ns = w.metadata.namespace_;
+  const std::string& name = w.metadata.name;
+  if (plan.add_finalizer || plan.remove_finalizer) {
+    std::vector<std::string> finalizers;
+    for (const auto& f : w.metadata.finalizers) {
+      if (f != kReleaseFinalizer) finalizers.push_back(f);
+    }
+    if (plan.add_finalizer) finalizers.push_back(kReleaseFinalizer);
+    kube::json ops = kube::json::array(
+        {{{"op", "test"},
+          {"path", "/metadata/resourceVersion"},
+          {"value", w.metadata.resource_version}},
+         {{"op", "add"}, {"path", "/metadata/finalizers"}, {"value", finalizers}}});
+    try {
+      client_.Patch(kWorkloads, ns, name, kube::PatchType::kJson, ops);
+    } catch (const kube::Error& e) {
+      if (e.IsNotFound()) return;
+      throw;
+    }
+  }
+  if (plan.delete_pod) {
+    kube::DeleteOptions o;
+    try {
+      client_.Delete(kube::resources::kPods, ns, name, o);
+    } catch (const kube::Error& e) {
+      if (!e.IsNotFound()) throw;
+    }
+  }
+  if (plan.create_pod) {
+    std::string why;
+    auto image = ImageFor(w.spec, CurrentProviderSpec(), &why);
+    std::string provider_id =
+        w.spec.provider_id.empty() ? options_.provider_name : w.spec.provider_id;
+    try {
+      client_.Create(kube::resources::kPods, ns,
+                     BuildPod(w, CurrentProviderSpec(), image.value_or(""), provider_id));
+    } catch (const kube::Error& e) {
+      if (!e.IsAlreadyExists()) throw;
+    }
+  }
+  if (plan.status) {
+    kube::json updated = raw;
+    updated["status"] = ToJson(*plan.status);
+    kube::json answer =
+        client_.UpdateStatus(kWorkloads, ns, updated);  // conditional on resourceVersion
+    bool charge_changed = plan.status->admission.has_value() != w.status.admission.has_value();
+    if (charge_changed) {
+      std::lock_guard<std::mutex> lock(mu_);
+      overlay_[key] = {VersionOf(answer),
+                       plan.status->admission
+                           ? std::optional<Resources>(plan.status->admission->charged)
+                           : std::nullopt};
+    }
+    if (charge_changed && !plan.status->admission) EnqueueRejected();    // capacity came back
+    if (plan.status->admission && !w.status.admission) queue_.Add(key);  // next: the Pod
+  }
+  for (const auto& e : plan.events) events_->Record(raw, e.type, e.reason, e.message);
+}
+
+}  // namespace iarnet

@@ -1,0 +1,213 @@
+// The workload controller against the local cluster: admission, rejection, release,
+// concurrency, and Pods ending. Every test checks that the provider's ledger equals the
+// sum of the admission records and that the Pods match them.
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "kube/error.h"
+#include "support.h"
+#include "workload_controller.h"
+
+using namespace iarnet;
+using kube::json;
+using testing::TestNamespace;
+
+namespace {
+
+const kube::ResourceType kWorkloads{"iarnet.io", "v1alpha1", "iarnetworkloads", "IarnetWorkload",
+                                    true};
+const kube::ResourceType kProviders{"iarnet.io", "v1alpha1", "iarnetproviders", "IarnetProvider",
+                                    true};
+
+json NewWorkload(const std::string& name, int64_t cpu, const std::string& language = "python") {
+  return {{"apiVersion", "iarnet.io/v1alpha1"},
+          {"kind", "IarnetWorkload"},
+          {"metadata", {{"name", name}}},
+          {"spec",
+           {{"instanceId", "comp." + name},
+            {"language", language},
+            {"resources", {{"cpu", cpu}, {"memory", 1 << 20}, {"gpu", 0}}},
+            {"env", json::array({{{"name", "COMPONENT_ID"}, {"value", "comp." + name}}})}}}};
+}
+
+ControllerOptions Options(const std::string& ns, int64_t cpu) {
+  ControllerOptions o;
+  o.namespace_ = ns;
+  o.provider_spec.capacity = {cpu, 1LL << 40, 0};
+  o.provider_spec.languages = {{Language::kPython, "iarnet/component:python_3.11-latest"}};
+  o.provider_spec.host_aliases = {{"10.0.0.1", {"host.internal"}}};
+  return o;
+}
+
+struct Census {
+  int admitted = 0, rejected = 0, ended = 0, pods = 0;
+  Resources charged;
+  Resources ledger_used;
+  int64_t ledger_count = -1;
+};
+
+Census Count(kube::Client& c, const std::string& ns) {
+  Census out;
+  json list = c.ListAll(kWorkloads, ns);
+  for (auto& w : list["items"]) {
+    auto s = w.value("status", json::object());
+    if (s.contains("admission")) {
+      ++out.admitted;
+      out.charged = Add(out.charged,
+                        {s["admission"]["cpu"], s["admission"]["memory"], s["admission"]["gpu"]});
+    }
+    if (s.value("phase", "") == "Rejected") ++out.rejected;
+    if (s.value("phase", "") == "Succeeded" || s.value("phase", "") == "Failed") ++out.ended;
+  }
+  kube::ListOptions managed;
+  managed.label_selector = "iarnet.managed=true";
+  out.pods = int(c.ListAll(kube::resources::kPods, ns, managed)["items"].size());
+  json p = c.Get(kProviders, ns, "iarnet-provider");
+  auto ledger = p.value("status", json::object()).value("ledger", json::object());
+  auto used = ledger.value("used", json::object());
+  out.ledger_used = {used.value("cpu", int64_t{0}), used.value("memory", int64_t{0}),
+                     used.value("gpu", int64_t{0})};
+  out.ledger_count = ledger.value("admittedCount", int64_t{-1});
+  return out;
+}
+
+// The invariant: the provider's ledger is the sum of the admission records.
+bool LedgerExact(const Census& c) {
+  return c.ledger_used == c.charged && c.ledger_count == c.admitted;
+}
+
+std::string PhaseOf(kube::Client& c, const std::string& ns, const std::string& name) {
+  return c.Get(kWorkloads, ns, name).value("status", json::object()).value("phase", "");
+}
+
+}  // namespace
+
+TEST_CASE(
+    "controller: admission up to exactly the total and rejection past it and release on delete") {
+  auto c = testing::AdminClient();
+  TestNamespace ns(*c);
+  WorkloadController controller(*c, Options(ns, 1000));
+  controller.Start();
+  for (int i = 0; i < 4; ++i) c->Create(kWorkloads, ns, NewWorkload("w" + std::to_string(i), 250));
+  REQUIRE(testing::Eventually([&] {
+    auto k = Count(*c, ns);
+    return k.admitted == 4 && k.pods == 4 && LedgerExact(k);
+  }));
+  for (int i = 0; i < 4; ++i) {
+    CHECK(
+        testing::Eventually([&] { return PhaseOf(*c, ns, "w" + std::to_string(i)) == "Running"; }));
+  }
+  json pod = c->Get(kube::resources::kPods, ns, "w0");
+  CHECK(pod["metadata"]["labels"]["iarnet.instance_id"] == "comp.w0");
+  CHECK(pod["metadata"]["labels"]["iarnet.managed"] == "true");
+  CHECK(pod["metadata"]["ownerReferences"][0]["kind"] == "IarnetWorkload");
+  CHECK(pod["spec"]["containers"][0]["resources"]["limits"]["cpu"] == "250m");
+  CHECK(pod["spec"]["hostAliases"][0]["hostnames"][0] == "host.internal");
+
+  c->Create(kWorkloads, ns, NewWorkload("over", 1));
+  REQUIRE(testing::Eventually([&] { return PhaseOf(*c, ns, "over") == "Rejected"; }));
+  json over = c->Get(kWorkloads, ns, "over");
+  CHECK(over["status"]["reason"] == "InsufficientCapacity");
+  CHECK(std::string(over["status"]["message"]).find("available cpu 0") != std::string::npos);
+  CHECK_FALSE(over["status"].contains("admission"));
+  CHECK(LedgerExact(Count(*c, ns)));
+
+  // Deleting one releases its 250m: the pod goes, the finalizer goes, and the rejected
+  // workload is admitted in its place.
+  c->Delete(kWorkloads, ns, "w0");
+  REQUIRE(testing::Eventually([&] {
+    try {
+      c->Get(kWorkloads, ns, "w0");
+      return false;
+    } catch (const kube::Error& e) {
+      return e.IsNotFound();
+    }
+  }));
+  CHECK(testing::Eventually([&] { return PhaseOf(*c, ns, "over") == "Running"; }));
+  CHECK(testing::Eventually([&] {
+    auto k = Count(*c, ns);
+    return k.admitted == 4 && k.pods == 4 && LedgerExact(k);
+  }));
+  controller.Stop();
+}
+
+TEST_CASE("controller: 200 workloads created concurrently against capacity for 100") {
+  auto c = testing::AdminClient();
+  TestNamespace ns(*c);
+  WorkloadController controller(*c, Options(ns, 1000));
+  controller.Start();
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 8; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = t; i < 200; i += 8)
+        c->Create(kWorkloads, ns, NewWorkload("w" + std::to_string(i), 10));
+    });
+  }
+  for (auto& t : writers) t.join();
+  REQUIRE(testing::Eventually(
+      [&] {
+        auto k = Count(*c, ns);
+        return k.admitted + k.rejected == 200 && k.pods == k.admitted;
+      },
+      std::chrono::seconds(120)));
+  auto k = Count(*c, ns);
+  CHECK(k.admitted == 100);
+  CHECK(k.rejected == 100);
+  CHECK(k.charged.cpu == 1000);
+  CHECK(testing::Eventually([&] { return LedgerExact(Count(*c, ns)); }));
+  controller.Stop();
+}
+
+TEST_CASE("controller: a Pod that succeeds or fails or is deleted gives its capacity back") {
+  auto c = testing::AdminClient();
+  TestNamespace ns(*c);
+  WorkloadController controller(*c, Options(ns, 1000));
+  controller.Start();
+  for (auto name : {"ok", "bad", "gone"}) c->Create(kWorkloads, ns, NewWorkload(name, 300));
+  REQUIRE(testing::Eventually([&] {
+    return PhaseOf(*c, ns, "ok") == "Running" && PhaseOf(*c, ns, "bad") == "Running" &&
+           PhaseOf(*c, ns, "gone") == "Running";
+  }));
+  c->Patch(kube::resources::kPods, ns, "ok", kube::PatchType::kMerge,
+           {{"metadata", {{"annotations", {{"iarnet.io/simulate-exit", "Succeeded"}}}}}});
+  c->Patch(kube::resources::kPods, ns, "bad", kube::PatchType::kMerge,
+           {{"metadata",
+             {{"annotations",
+               {{"iarnet.io/simulate-exit", "Failed"},
+                {"iarnet.io/simulate-exit-code", "137"},
+                {"iarnet.io/simulate-exit-reason", "OOMKilled"}}}}}});
+  c->Delete(kube::resources::kPods, ns, "gone");
+  REQUIRE(testing::Eventually([&] {
+    return PhaseOf(*c, ns, "ok") == "Succeeded" && PhaseOf(*c, ns, "bad") == "Failed" &&
+           PhaseOf(*c, ns, "gone") == "Failed";
+  }));
+  json bad = c->Get(kWorkloads, ns, "bad");
+  CHECK(bad["status"]["reason"] == "OOMKilled");
+  CHECK(bad["status"]["exitCode"] == 137);
+  CHECK(c->Get(kWorkloads, ns, "gone")["status"]["reason"] == "PodDeleted");
+  CHECK(c->Get(kWorkloads, ns, "ok")["status"]["reason"] == "PodSucceeded");
+  CHECK(testing::Eventually([&] {
+    auto k = Count(*c, ns);
+    return k.admitted == 0 && k.ledger_used.cpu == 0 && LedgerExact(k);
+  }));
+  // The deleted Pod is not recreated.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  CHECK_THROWS_AS(c->Get(kube::resources::kPods, ns, "gone"), kube::Error);
+  controller.Stop();
+}
+
+TEST_CASE("controller: a language without an image is rejected and nothing is charged") {
+  auto c = testing::AdminClient();
+  TestNamespace ns(*c);
+  WorkloadController controller(*c, Options(ns, 1000));
+  controller.Start();
+  c->Create(kWorkloads, ns, NewWorkload("gopher", 100, "go"));
+  REQUIRE(testing::Eventually([&] { return PhaseOf(*c, ns, "gopher") == "Rejected"; }));
+  json w = c->Get(kWorkloads, ns, "gopher");
+  CHECK(w["status"]["reason"] == "UnsupportedLanguage");
+  CHECK(w["status"]["message"] == "unsupported language \"go\": this provider runs python");
+  auto k = Count(*c, ns);
+  CHECK(k.admitted == 0);
+  CHECK(k.pods == 0);
+  controller.Stop();
+}
