@@ -8,10 +8,29 @@
 #include <iostream>
 
 #include "config.h"
+#include "kube/client.h"
+#include "kube/error.h"
+#include "kube/log.h"
+#include "workload_controller.h"
 
 namespace po = boost::program_options;
 
 namespace {
+
+// The IarnetProvider the operator creates when there is none, from the configuration.
+iarnet::ProviderSpec ProviderSpecFrom(const iarnet::Config& config) {
+  iarnet::ProviderSpec spec;
+  spec.capacity = {config.resource.cpu_millicores, config.resource.memory_bytes,
+                   config.resource.gpu};
+  for (const auto& t : config.resource_tags) {
+    if (t == "cpu") spec.resource_tags.cpu = true;
+    if (t == "gpu") spec.resource_tags.gpu = true;
+    if (t == "memory") spec.resource_tags.memory = true;
+    if (t == "camera") spec.resource_tags.camera = true;
+  }
+  spec.languages = {{iarnet::Language::kPython, "iarnet/component:python_3.11-latest"}};
+  return spec;
+}
 
 // Blocks until SIGINT or SIGTERM; signals are taken synchronously so no handler runs
 // in an arbitrary thread.
@@ -78,6 +97,22 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // The operator: reconcile IarnetWorkloads against the capacity ledger.
+  std::unique_ptr<kube::Client> client;
+  std::unique_ptr<iarnet::WorkloadController> controller;
+  try {
+    client = std::make_unique<kube::Client>(
+        kube::LoadConfig(config.kubernetes.in_cluster, config.kubernetes.kubeconfig));
+    iarnet::ControllerOptions options;
+    options.namespace_ = config.kubernetes.namespace_;
+    options.provider_spec = ProviderSpecFrom(config);
+    controller = std::make_unique<iarnet::WorkloadController>(*client, options);
+    controller->Start();
+  } catch (const kube::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -89,11 +124,15 @@ int main(int argc, char** argv) {
     std::cerr << "error: cannot listen on " << address << "\n";
     return 1;
   }
+  // Serving only now: the caches have synced and the ledger is rebuilt.
+  server->GetHealthCheckService()->SetServingStatus(true);
   std::cerr << "iarnet-k8s-provider: gRPC on :" << bound_port << ", namespace "
-            << config.kubernetes.namespace_ << "\n";
+            << config.kubernetes.namespace_ << ", cluster " << client->config().server << "\n";
 
   int sig = WaitForShutdownSignal();
   std::cerr << "iarnet-k8s-provider: signal " << sig << ", draining\n";
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  controller->Stop();
+  client->Shutdown();
   return 0;
 }
