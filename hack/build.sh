@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Configures (once) and builds the project into DIR with the given CMake options.
+# Configures (once) and builds the project into DIR with the given CMake options;
+# BUILD_TARGET (optional) builds only that target.
 #   hack/build.sh DIR [-DOPTION=VALUE ...]
 set -euo pipefail
 dir=$1
@@ -9,4 +10,4 @@ command -v ninja >/dev/null && generator=(-G Ninja)
 if [ ! -f "$dir/CMakeCache.txt" ]; then
   cmake -S "$(dirname "$0")/.." -B "$dir" "${generator[@]}" "$@"
 fi
-cmake --build "$dir" --parallel "$(nproc)"
+cmake --build "$dir" --parallel "$(nproc)" ${BUILD_TARGET:+--target "$BUILD_TARGET"}
