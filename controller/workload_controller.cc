@@ -98,6 +98,13 @@ void WorkloadController::EnqueueOwner(const kube::ObjectPtr& pod) {
       return;
     }
   }
+  // Carries the iarnet labels but no workload owns it: not ours to count or touch.
+  std::lock_guard<std::mutex> lock(mu_);
+  if (foreign_pods_logged_.insert(meta.value("uid", "")).second) {
+    KLOG(kInfo, "controller") << "Pod " << meta.value("namespace", "") << "/"
+                              << meta.value("name", "")
+                              << " has iarnet labels but no owning IarnetWorkload; ignoring it";
+  }
 }
 
 void WorkloadController::EnqueueRejected() {

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "iarnet_types.h"
@@ -71,6 +72,7 @@ class WorkloadController {
   };
   std::map<std::string, Written> overlay_;
   Ledger last_written_ledger_;
+  std::set<std::string> foreign_pods_logged_;  // uids of labelled Pods no workload owns
   bool provider_status_written_ = false;
 };
 

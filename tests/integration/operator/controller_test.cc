@@ -2,6 +2,7 @@
 // concurrency, and Pods ending. Every test checks that the provider's ledger equals the
 // sum of the admission records and that the Pods match them.
 #include <catch2/catch.hpp>
+#include <set>
 #include <thread>
 
 #include "kube/error.h"
@@ -80,6 +81,16 @@ std::string PhaseOf(kube::Client& c, const std::string& ns, const std::string& n
   return c.Get(kWorkloads, ns, name).value("status", json::object()).value("phase", "");
 }
 
+std::set<std::string> EventReasons(kube::Client& c, const std::string& ns,
+                                   const std::string& name) {
+  kube::ListOptions o;
+  o.field_selector = "involvedObject.name=" + name + ",involvedObject.kind=IarnetWorkload";
+  std::set<std::string> out;
+  json events = c.List(kube::resources::kEvents, ns, o)["items"];
+  for (auto& e : events) out.insert(e["reason"].get<std::string>());
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -104,8 +115,15 @@ TEST_CASE(
   CHECK(pod["spec"]["containers"][0]["resources"]["limits"]["cpu"] == "250m");
   CHECK(pod["spec"]["hostAliases"][0]["hostnames"][0] == "host.internal");
 
+  // Events tell the story of each workload.
+  CHECK(testing::Eventually([&] {
+    auto reasons = EventReasons(*c, ns, "w1");
+    return reasons.count("Admitted") && reasons.count("PodCreated");
+  }));
+
   c->Create(kWorkloads, ns, NewWorkload("over", 1));
   REQUIRE(testing::Eventually([&] { return PhaseOf(*c, ns, "over") == "Rejected"; }));
+  CHECK(testing::Eventually([&] { return EventReasons(*c, ns, "over").count("Rejected") == 1; }));
   json over = c->Get(kWorkloads, ns, "over");
   CHECK(over["status"]["reason"] == "InsufficientCapacity");
   CHECK(std::string(over["status"]["message"]).find("available cpu 0") != std::string::npos);
@@ -209,5 +227,37 @@ TEST_CASE("controller: a language without an image is rejected and nothing is ch
   auto k = Count(*c, ns);
   CHECK(k.admitted == 0);
   CHECK(k.pods == 0);
+  controller.Stop();
+}
+
+TEST_CASE(
+    "controller: Pods with iarnet labels but no owning workload are neither counted nor touched") {
+  auto c = testing::AdminClient();
+  TestNamespace ns(*c);
+  json foreign = {
+      {"apiVersion", "v1"},
+      {"kind", "Pod"},
+      {"metadata",
+       {{"name", "stray"},
+        {"labels", {{"iarnet.managed", "true"}, {"iarnet.instance_id", "comp.stray"}}}}},
+      {"spec",
+       {{"containers", json::array({{{"name", "main"},
+                                     {"image", "x"},
+                                     {"resources", {{"limits", {{"cpu", "900m"}}}}}}})}}}};
+  REQUIRE(testing::Eventually([&] {
+    c->Create(kube::resources::kPods, ns, foreign);
+    return true;
+  }));
+  json before = c->Get(kube::resources::kPods, ns, "stray");
+  WorkloadController controller(*c, Options(ns, 1000));
+  controller.Start();
+  c->Create(kWorkloads, ns, NewWorkload("mine", 1000));
+  REQUIRE(testing::Eventually([&] { return PhaseOf(*c, ns, "mine") == "Running"; }));
+  json after = c->Get(kube::resources::kPods, ns, "stray");
+  CHECK_FALSE(after["metadata"].contains("ownerReferences"));
+  CHECK_FALSE(after["metadata"].contains("deletionTimestamp"));
+  CHECK(after["metadata"]["labels"] == before["metadata"]["labels"]);
+  CHECK(testing::Eventually(
+      [&] { return LedgerExact(Count(*c, ns)) && Count(*c, ns).ledger_used.cpu == 1000; }));
   controller.Stop();
 }
