@@ -255,13 +255,15 @@ void WorkloadController::Carry(const std::string& key, const kube::json& raw, co
     }
   }
   if (plan.create_pod) {
+    ProviderSpec provider = CurrentProviderSpec();
     std::string why;
-    auto image = ImageFor(w.spec, CurrentProviderSpec(), &why);
+    auto image = ImageFor(w.spec, provider, &why);
+    // The language map changed since admission: retry rather than run an empty image.
+    if (!image) throw std::runtime_error("cannot create the Pod: " + why);
     std::string provider_id =
         w.spec.provider_id.empty() ? options_.provider_name : w.spec.provider_id;
     try {
-      client_.Create(kube::resources::kPods, ns,
-                     BuildPod(w, CurrentProviderSpec(), image.value_or(""), provider_id));
+      client_.Create(kube::resources::kPods, ns, BuildPod(w, provider, *image, provider_id));
     } catch (const kube::Error& e) {
       if (!e.IsAlreadyExists()) throw;
     }
