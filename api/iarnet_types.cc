@@ -182,12 +182,17 @@ Workload WorkloadFromJson(const json& object) {
   w.status.reason = status.String("reason");
   w.status.message = status.String("message");
   if (status.Has("exitCode")) w.status.exit_code = int(status.Int("exitCode"));
-  if (status.Has("admission")) {
-    Reader a = status.Object("admission");
-    w.status.admission = Admission{ReadResources(a), a.String("provider"), a.String("admittedAt")};
-  }
+  w.status.admission = AdmissionFromJson(object);
   w.status.conditions = ReadConditions(status);
   return w;
+}
+
+std::optional<Admission> AdmissionFromJson(const json& object) {
+  if (!object.is_object() || !object.contains("status")) return std::nullopt;
+  Reader status(object["status"], "status");
+  if (!status.Has("admission")) return std::nullopt;
+  Reader a = status.Object("admission");
+  return Admission{ReadResources(a), a.String("provider"), a.String("admittedAt")};
 }
 
 json ToJson(const WorkloadStatus& s) {

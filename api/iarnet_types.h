@@ -149,6 +149,9 @@ struct MappingError : std::runtime_error {
 };
 
 Workload WorkloadFromJson(const json& object);
+// Just the admission record of a workload object (cheap: the ledger reads it for every
+// workload on every reconcile, so it does not map the whole object).
+std::optional<Admission> AdmissionFromJson(const json& workload);
 Provider ProviderFromJson(const json& object);
 json ToJson(const WorkloadStatus& status);
 json ToJson(const ProviderStatus& status);  // includes the printer columns' display strings

@@ -130,12 +130,7 @@ Ledger WorkloadController::LedgerLocked(const ProviderSpec& spec) {
       continue;
     }
     if (it != overlay_.end()) overlay_.erase(it);  // the cache caught up
-    const auto& status = (*o).value("status", kube::json::object());
-    if (status.contains("admission")) {
-      const auto& a = status["admission"];
-      charges.push_back(
-          {a.value("cpu", int64_t{0}), a.value("memory", int64_t{0}), a.value("gpu", int64_t{0})});
-    }
+    if (auto a = AdmissionFromJson(*o)) charges.push_back(a->charged);
   }
   return ComputeLedger(spec.capacity, charges);
 }

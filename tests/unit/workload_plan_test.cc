@@ -39,6 +39,13 @@ struct Fixture {
     Apply(Run());
     REQUIRE(w.status.admission);
   }
+  // Admitted, its Pod created and Running, and the status mirroring it.
+  void Running() {
+    Admit();
+    Apply(Run());
+    RunningPod();
+    Apply(Run());
+  }
   void RunningPod() {
     pod.exists = true;
     pod.owned = true;
@@ -143,10 +150,7 @@ TEST_CASE("plan: the Pod's progress is mirrored and a steady state plans nothing
 
 TEST_CASE("plan: a Pod that ends releases the charge and says why") {
   Fixture f;
-  f.Admit();
-  f.Apply(f.Run());
-  f.RunningPod();
-  f.Apply(f.Run());
+  f.Running();
 
   SECTION("succeeded") {
     f.pod.phase = "Succeeded";
@@ -195,10 +199,7 @@ TEST_CASE("plan: a Pod that ends releases the charge and says why") {
 
 TEST_CASE("plan: deleting a workload deletes the Pod then releases then drops the finalizer") {
   Fixture f;
-  f.Admit();
-  f.Apply(f.Run());
-  f.RunningPod();
-  f.Apply(f.Run());
+  f.Running();
   f.w.metadata.deleting = true;
   auto p1 = f.Run();
   CHECK(p1.delete_pod);
