@@ -1,5 +1,7 @@
 #include "workload_controller.h"
 
+#include <algorithm>
+
 #include "kube/error.h"
 #include "kube/log.h"
 #include "kube/time_format.h"
@@ -30,7 +32,7 @@ WorkloadController::WorkloadController(kube::Client& client, ControllerOptions o
 
 WorkloadController::~WorkloadController() { Stop(); }
 
-void WorkloadController::Start() {
+void WorkloadController::StartCaches() {
   // The provider object holds the capacity; create it from the configuration if absent.
   try {
     client_.Get(kProviders, options_.namespace_, options_.provider_name);
@@ -74,16 +76,25 @@ void WorkloadController::Start() {
                         "informer for " + inf->type().plural + " did not sync");
     }
   }
+  caches_started_ = true;
+}
+
+void WorkloadController::StartReconciling() {
+  if (!caches_started_) StartCaches();
   // The ledger is rebuilt from the synced workloads before anything new is admitted.
+  // The queue already holds every workload (the informers' initial adds).
   WriteProviderStatus();
   running_ = true;
-  worker_ = std::thread([this] { Work(); });
+  for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { Work(); });
 }
 
 void WorkloadController::Stop() {
-  if (!running_.exchange(false)) return;
+  running_ = false;
   queue_.ShutDown();
-  if (worker_.joinable()) worker_.join();
+  for (auto& w : workers_) {
+    if (w.joinable()) w.join();
+  }
+  workers_.clear();
   for (auto* inf : {workloads_.get(), pods_.get(), providers_.get()}) {
     if (inf) inf->Stop();
   }
@@ -142,6 +153,7 @@ Ledger WorkloadController::CurrentLedger() {
 }
 
 void WorkloadController::WriteProviderStatus() {
+  std::lock_guard<std::mutex> writing(status_write_mu_);
   Ledger l = CurrentLedger();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -153,7 +165,10 @@ void WorkloadController::WriteProviderStatus() {
   status.used = l.used;
   status.available = l.available;
   status.admitted_count = l.admitted;
-  kube::json patch = {{"status", ToJson(status)}};
+  // Only the ledger's fields: the connected control plane in the same status is written
+  // by the gRPC front end, and a merge patch leaves what it does not name untouched.
+  kube::json full = ToJson(status);
+  kube::json patch = {{"status", {{"ledger", full["ledger"]}, {"display", full["display"]}}}};
   kube::PatchOptions o;
   o.subresource = "status";
   try {
@@ -197,6 +212,11 @@ void WorkloadController::Reconcile(const std::string& key) {
     return;
   }
   Workload w = WorkloadFromJson(*raw);
+  // A workload without a charge may be admitted now: from reading the ledger to
+  // recording the charge no other admission may run. Charged ones only release (which
+  // can only make a concurrent admission more cautious), so they need no lock.
+  std::unique_lock<std::mutex> admission(admission_mu_, std::defer_lock);
+  if (!w.status.admission) admission.lock();
   ProviderSpec provider = CurrentProviderSpec();
   PodObservation pod;
   if (auto p = pods_->Get(w.metadata.namespace_, w.metadata.name)) {

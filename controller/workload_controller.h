@@ -1,7 +1,9 @@
 // The workload controller: informers on IarnetWorkloads, their Pods and the
-// IarnetProvider feed a work queue; one worker reconciles one workload at a time with
-// Plan() and carries the plan out through the API server. One worker makes admission
-// serial; every status write is conditional on the resourceVersion that was read.
+// IarnetProvider feed a work queue; workers reconcile workloads with Plan() and carry
+// the plan out through the API server. The queue never hands one key to two workers.
+// Admission is serial: a reconcile that may admit holds the admission lock from reading
+// the ledger to recording its charge. Every status write is conditional on the
+// resourceVersion that was read.
 //
 // The ledger is recomputed from the admission records in the cache. A write of our own
 // may not be in the cache yet when the next workload is admitted, so charges we wrote
@@ -14,6 +16,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "iarnet_types.h"
 #include "kube/client.h"
@@ -30,6 +33,7 @@ struct ControllerOptions {
   // The IarnetProvider's spec when it has to be created (config or Helm values).
   ProviderSpec provider_spec;
   std::string field_manager = "iarnet-k8s-provider";
+  int workers = 4;  // reconciles of different workloads in parallel (Pods, status mirrors)
 };
 
 class WorkloadController {
@@ -37,10 +41,27 @@ class WorkloadController {
   WorkloadController(kube::Client& client, ControllerOptions options);
   ~WorkloadController();
 
-  // Ensures the IarnetProvider exists, starts the informers, waits for them to sync and
-  // starts the worker. Throws kube::Error when the cluster cannot be reached.
-  void Start();
+  // Ensures the IarnetProvider exists, starts the informers and waits for them to sync.
+  // Every replica does this: the gRPC front end reads the caches. Throws kube::Error
+  // when the cluster cannot be reached.
+  void StartCaches();
+  // Rebuilds the ledger from the synced workloads, then starts the worker. Only the
+  // leader calls this (once); admission is serial because one worker does it.
+  void StartReconciling();
+  // Both, for a single replica.
+  void Start() {
+    StartCaches();
+    StartReconciling();
+  }
   void Stop();
+  bool reconciling() const { return running_; }
+
+  // The shared caches (valid after StartCaches).
+  kube::Informer& workloads() { return *workloads_; }
+  kube::Informer& pods() { return *pods_; }
+  kube::Informer& providers() { return *providers_; }
+  const ControllerOptions& options() const { return options_; }
+  kube::WorkQueue& queue() { return queue_; }
 
   // The ledger as the controller sees it (cache plus its own unobserved writes).
   Ledger CurrentLedger();
@@ -61,8 +82,11 @@ class WorkloadController {
   kube::WorkQueue queue_;
   std::unique_ptr<kube::Informer> workloads_, pods_, providers_;
   std::unique_ptr<kube::EventRecorder> events_;
-  std::thread worker_;
+  std::vector<std::thread> workers_;
+  std::mutex admission_mu_;     // held from reading the ledger to recording a new charge
+  std::mutex status_write_mu_;  // one ledger write at a time, so a stale one never lands last
   std::atomic<bool> running_{false};
+  bool caches_started_ = false;
 
   std::mutex mu_;
   // Charges written by us and not yet seen in the cache: key -> (resourceVersion, charge).

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -61,21 +63,149 @@ int64_t CpuMillicores(const YAML::Node& node, const std::string& key) {
   return NonNegative(ParseMilliQuantity(text), key);
 }
 
+int Port(const YAML::Node& node, const std::string& key, int lowest) {
+  int port = 0;
+  if (!node.IsScalar() || !YAML::convert<int>::decode(node, port) || port < lowest ||
+      port > 65535) {
+    throw KeyError{key, "must be a port number from " + std::to_string(lowest) + " to 65535"};
+  }
+  return port;
+}
+
+Millis Duration(const YAML::Node& node, const std::string& key) {
+  auto d = ParseDuration(Scalar(node, key));
+  if (!d) throw KeyError{key, "must be a duration such as 10s, 500ms or 1m30s"};
+  return *d;
+}
+
+Millis PositiveDuration(const YAML::Node& node, const std::string& key) {
+  Millis d = Duration(node, key);
+  if (d.count() <= 0) throw KeyError{key, "must be more than 0"};
+  return d;
+}
+
+void ParseServer(const YAML::Node& s, Config::Server& out) {
+  CheckKeys(s, "server", {"port", "http_port", "tls", "shutdown_grace"});
+  if (auto p = s["port"]) out.port = Port(p, "server.port", 1);
+  if (auto p = s["http_port"]) out.http_port = Port(p, "server.http_port", 0);
+  if (auto g = s["shutdown_grace"]) out.shutdown_grace = Duration(g, "server.shutdown_grace");
+  if (auto t = s["tls"]) {
+    CheckKeys(t, "server.tls", {"cert_file", "key_file", "client_ca_file"});
+    if (auto v = t["cert_file"]) out.tls_cert_file = Scalar(v, "server.tls.cert_file");
+    if (auto v = t["key_file"]) out.tls_key_file = Scalar(v, "server.tls.key_file");
+    if (auto v = t["client_ca_file"])
+      out.tls_client_ca_file = Scalar(v, "server.tls.client_ca_file");
+    if (out.tls_cert_file.empty() != out.tls_key_file.empty())
+      throw KeyError{"server.tls", "cert_file and key_file go together"};
+    if (!out.tls_client_ca_file.empty() && out.tls_cert_file.empty())
+      throw KeyError{"server.tls.client_ca_file", "mTLS needs cert_file and key_file too"};
+  }
+}
+
+// An RFC 1123 host name or an IP address: what /etc/hosts accepts.
+bool HostName(const std::string& h) {
+  if (h.empty() || h.size() > 253) return false;
+  for (char ch : h) {
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.')) return false;
+  }
+  return h.front() != '-' && h.front() != '.';
+}
+
+bool IpAddress(const std::string& ip) {
+  if (ip.empty() || ip.size() > 45) return false;
+  bool colon = ip.find(':') != std::string::npos;
+  for (char ch : ip) {
+    bool ok = colon ? (std::isxdigit(static_cast<unsigned char>(ch)) || ch == ':' || ch == '.')
+                    : (std::isdigit(static_cast<unsigned char>(ch)) || ch == '.');
+    if (!ok) return false;
+  }
+  return colon || std::count(ip.begin(), ip.end(), '.') == 3;
+}
+
+void ParseProvider(const YAML::Node& p, Config::Provider& out) {
+  CheckKeys(p, "provider",
+            {"name", "languages", "host_aliases", "deploy_timeout", "undeploy_timeout",
+             "health_check_timeout"});
+  if (auto v = p["name"]) {
+    out.name = Scalar(v, "provider.name");
+    if (out.name.empty() || out.name.size() > 63 || !HostName(out.name) ||
+        out.name.find('.') != std::string::npos ||
+        std::any_of(out.name.begin(), out.name.end(), [](char ch) { return std::isupper(ch); }))
+      throw KeyError{"provider.name", "must be a DNS label (lower case, digits, '-')"};
+  }
+  if (auto l = p["languages"]) {
+    if (!l.IsMap()) throw KeyError{"provider.languages", "must map a language to an image"};
+    out.languages.clear();
+    for (const auto& kv : l) {
+      std::string name = kv.first.as<std::string>();
+      std::string key = "provider.languages." + name;
+      auto lang = ParseLanguage(name);
+      if (!lang) throw KeyError{key, "unknown language (json, go, python, unikernel)"};
+      std::string image = Scalar(kv.second, key);
+      if (image.empty()) throw KeyError{key, "the image must not be empty"};
+      out.languages.push_back({*lang, image});
+    }
+  }
+  if (auto h = p["host_aliases"]) {
+    if (!h.IsSequence()) throw KeyError{"provider.host_aliases", "must be a list"};
+    out.host_aliases.clear();
+    for (size_t i = 0; i < h.size(); ++i) {
+      std::string key = "provider.host_aliases[" + std::to_string(i) + "]";
+      CheckKeys(h[i], key, {"ip", "hostnames"});
+      HostAlias alias;
+      if (auto ip = h[i]["ip"]) alias.ip = Scalar(ip, key + ".ip");
+      if (!IpAddress(alias.ip)) throw KeyError{key + ".ip", "must be an IP address"};
+      auto names = h[i]["hostnames"];
+      if (!names || !names.IsSequence() || names.size() == 0)
+        throw KeyError{key + ".hostnames", "must be a non-empty list"};
+      for (size_t j = 0; j < names.size(); ++j) {
+        std::string nkey = key + ".hostnames[" + std::to_string(j) + "]";
+        std::string name = Scalar(names[j], nkey);
+        if (!HostName(name)) throw KeyError{nkey, "must be a host name"};
+        alias.hostnames.push_back(name);
+      }
+      out.host_aliases.push_back(alias);
+    }
+  }
+  if (auto v = p["deploy_timeout"])
+    out.deploy_timeout = PositiveDuration(v, "provider.deploy_timeout");
+  if (auto v = p["undeploy_timeout"])
+    out.undeploy_timeout = PositiveDuration(v, "provider.undeploy_timeout");
+  if (auto v = p["health_check_timeout"])
+    out.health_check_timeout = PositiveDuration(v, "provider.health_check_timeout");
+}
+
+void ParseLeaderElection(const YAML::Node& l, Config::LeaderElection& out) {
+  CheckKeys(l, "leader_election",
+            {"enabled", "lease_name", "lease_duration", "renew_deadline", "retry_period"});
+  if (auto v = l["enabled"]) out.enabled = Bool(v, "leader_election.enabled");
+  if (auto v = l["lease_name"]) {
+    out.lease_name = Scalar(v, "leader_election.lease_name");
+    if (!HostName(out.lease_name))
+      throw KeyError{"leader_election.lease_name", "must be a DNS name"};
+  }
+  if (auto v = l["lease_duration"])
+    out.lease_duration = PositiveDuration(v, "leader_election.lease_duration");
+  if (auto v = l["renew_deadline"])
+    out.renew_deadline = PositiveDuration(v, "leader_election.renew_deadline");
+  if (auto v = l["retry_period"])
+    out.retry_period = PositiveDuration(v, "leader_election.retry_period");
+  // client-go's rules: otherwise two replicas can both believe they lead.
+  if (out.renew_deadline >= out.lease_duration)
+    throw KeyError{"leader_election.renew_deadline", "must be less than lease_duration"};
+  if (out.retry_period >= out.renew_deadline)
+    throw KeyError{"leader_election.retry_period", "must be less than renew_deadline"};
+}
+
 Config Parse(const YAML::Node& root) {
   Config c;
   if (!root || root.IsNull()) return c;
-  CheckKeys(root, "", {"server", "kubernetes", "resource", "resource_tags"});
+  CheckKeys(root, "",
+            {"server", "kubernetes", "resource", "resource_tags", "provider", "leader_election"});
 
-  if (auto s = root["server"]) {
-    CheckKeys(s, "server", {"port"});
-    if (auto p = s["port"]) {
-      int port = 0;
-      if (!p.IsScalar() || !YAML::convert<int>::decode(p, port) || port < 1 || port > 65535) {
-        throw KeyError{"server.port", "must be a port number from 1 to 65535"};
-      }
-      c.server.port = port;
-    }
-  }
+  if (auto s = root["server"]) ParseServer(s, c.server);
+  if (auto p = root["provider"]) ParseProvider(p, c.provider);
+  if (auto l = root["leader_election"]) ParseLeaderElection(l, c.leader_election);
   if (auto k = root["kubernetes"]) {
     CheckKeys(
         k, "kubernetes",
@@ -119,6 +249,42 @@ Config Parse(const YAML::Node& root) {
 
 }  // namespace
 
+std::optional<Millis> ParseDuration(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  bool bare = text.find_first_not_of("0123456789.") == std::string::npos;
+  double total_ms = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t start = i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+      ++i;
+    if (i == start) return std::nullopt;
+    double value = 0;
+    try {
+      value = std::stod(text.substr(start, i - start));
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+    size_t unit_start = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    std::string unit = text.substr(unit_start, i - unit_start);
+    double scale = 0;
+    if (unit == "ms")
+      scale = 1;
+    else if (unit == "s" || (bare && unit.empty()))
+      scale = 1000;
+    else if (unit == "m")
+      scale = 60000;
+    else if (unit == "h")
+      scale = 3600000;
+    else
+      return std::nullopt;
+    total_ms += value * scale;
+    if (total_ms > 1e12) return std::nullopt;  // over 30 years: a typo
+  }
+  return Millis(static_cast<int64_t>(total_ms + 0.5));
+}
+
 ConfigResult ParseConfig(const std::string& yaml_text, const std::string& source) {
   try {
     return Parse(YAML::Load(yaml_text));
@@ -152,7 +318,36 @@ std::string FormatConfig(const Config& c) {
       << "resource.memory=" << c.resource.memory_bytes << "\n"
       << "resource_tags=" << tags << "\n"
       << "server.port=" << c.server.port << "\n";
-  return out.str();
+  out << "server.http_port=" << c.server.http_port << "\n"
+      << "server.shutdown_grace=" << c.server.shutdown_grace.count() << "ms\n"
+      << "server.tls.cert_file=" << c.server.tls_cert_file << "\n"
+      << "server.tls.client_ca_file=" << c.server.tls_client_ca_file << "\n"
+      << "server.tls.key_file=" << c.server.tls_key_file << "\n";
+  std::string langs, aliases;
+  for (const auto& l : c.provider.languages)
+    langs += (langs.empty() ? "" : ",") + ToString(l.language) + "=" + l.image;
+  for (const auto& h : c.provider.host_aliases) {
+    for (const auto& n : h.hostnames) aliases += (aliases.empty() ? "" : ",") + n + "=" + h.ip;
+  }
+  out << "provider.deploy_timeout=" << c.provider.deploy_timeout.count() << "ms\n"
+      << "provider.health_check_timeout=" << c.provider.health_check_timeout.count() << "ms\n"
+      << "provider.host_aliases=" << aliases << "\n"
+      << "provider.languages=" << langs << "\n"
+      << "provider.name=" << c.provider.name << "\n"
+      << "provider.undeploy_timeout=" << c.provider.undeploy_timeout.count() << "ms\n";
+  const auto& le = c.leader_election;
+  out << "leader_election.enabled=" << b(le.enabled) << "\n"
+      << "leader_election.lease_duration=" << le.lease_duration.count() << "ms\n"
+      << "leader_election.lease_name=" << le.lease_name << "\n"
+      << "leader_election.renew_deadline=" << le.renew_deadline.count() << "ms\n"
+      << "leader_election.retry_period=" << le.retry_period.count() << "ms\n";
+  std::vector<std::string> lines;
+  std::istringstream in(out.str());
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::sort(lines.begin(), lines.end());
+  std::string sorted;
+  for (const auto& l : lines) sorted += l + "\n";
+  return sorted;
 }
 
 std::optional<ConfigError> ApplyOverrides(Config& config, const ConfigOverrides& o) {
@@ -165,6 +360,12 @@ std::optional<ConfigError> ApplyOverrides(Config& config, const ConfigOverrides&
     if (*o.port < 1 || *o.port > 65535) return ConfigError{"--port: must be from 1 to 65535"};
     config.server.port = *o.port;
   }
+  if (o.http_port) {
+    if (*o.http_port < 0 || *o.http_port > 65535)
+      return ConfigError{"--http-port: must be from 0 to 65535"};
+    config.server.http_port = *o.http_port;
+  }
+  if (o.leader_elect) config.leader_election.enabled = *o.leader_elect;
   return std::nullopt;
 }
 

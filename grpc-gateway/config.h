@@ -7,17 +7,26 @@
 // the only I/O, in LoadConfigFile.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "iarnet_types.h"
+
 namespace iarnet {
+
+using Millis = std::chrono::milliseconds;
 
 struct Config {
   struct Server {
     int port = 50052;
+    int http_port = 8080;  // REST gateway, /healthz, /readyz, /metrics; 0 turns it off
+    // TLS for gRPC when cert_file and key_file are set; mTLS when client_ca_file is too.
+    std::string tls_cert_file, tls_key_file, tls_client_ca_file;
+    Millis shutdown_grace{10000};  // in-flight calls may finish within this
   } server;
   struct Kubernetes {
     std::string kubeconfig;  // empty: KUBECONFIG or ~/.kube/config, unless in_cluster
@@ -32,6 +41,24 @@ struct Config {
     int64_t gpu = 0;
   } resource;
   std::vector<std::string> resource_tags;  // any of cpu, gpu, memory, camera
+  struct Provider {
+    std::string name = "iarnet-provider";  // the IarnetProvider object
+    // Language -> image: what supported_languages reports and what Deploy runs.
+    std::vector<LanguageImage> languages = {
+        {Language::kPython, "iarnet/component:python_3.11-latest"}};
+    // Added to every Pod's /etc/hosts, e.g. host.internal -> the control plane.
+    std::vector<HostAlias> host_aliases;
+    Millis deploy_timeout{10000};        // Deploy waits this long for the verdict and the Pod
+    Millis undeploy_timeout{10000};      // Undeploy waits this long for the release
+    Millis health_check_timeout{90000};  // a silent control plane is forgotten after this
+  } provider;
+  struct LeaderElection {
+    bool enabled = false;  // on when more than one replica runs
+    std::string lease_name = "iarnet-k8s-provider";
+    Millis lease_duration{15000};
+    Millis renew_deadline{10000};
+    Millis retry_period{2000};
+  } leader_election;
 };
 
 struct ConfigError {
@@ -49,11 +76,17 @@ ConfigResult LoadConfigFile(const std::string& path);
 // quantities in base units: millicores, bytes), for --print-config and scripts.
 std::string FormatConfig(const Config& config);
 
+// "10s", "500ms", "1m30s", "2h"; a bare number means seconds. nullopt when malformed
+// or negative.
+std::optional<Millis> ParseDuration(const std::string& text);
+
 // Command-line overrides, applied after the file.
 struct ConfigOverrides {
   std::optional<std::string> kubeconfig;
   std::optional<std::string> namespace_;
   std::optional<int> port;
+  std::optional<int> http_port;
+  std::optional<bool> leader_elect;
 };
 std::optional<ConfigError> ApplyOverrides(Config& config, const ConfigOverrides& overrides);
 

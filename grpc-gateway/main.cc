@@ -3,13 +3,17 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <unistd.h>
 #include <boost/program_options.hpp>
+
+#include <atomic>
 #include <csignal>
 #include <iostream>
 
 #include "config.h"
 #include "kube/client.h"
 #include "kube/error.h"
+#include "kube/leader_election.h"
 #include "kube/log.h"
 #include "workload_controller.h"
 
@@ -28,8 +32,39 @@ iarnet::ProviderSpec ProviderSpecFrom(const iarnet::Config& config) {
     if (t == "memory") spec.resource_tags.memory = true;
     if (t == "camera") spec.resource_tags.camera = true;
   }
-  spec.languages = {{iarnet::Language::kPython, "iarnet/component:python_3.11-latest"}};
+  spec.languages = config.provider.languages;
+  spec.host_aliases = config.provider.host_aliases;
   return spec;
+}
+
+std::string Identity() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + "_" + std::to_string(getpid());
+}
+
+kube::LeaderElector::Options ElectorOptions(const iarnet::Config& config,
+                                            iarnet::WorkloadController& controller,
+                                            std::atomic<bool>& shutting_down) {
+  kube::LeaderElector::Options o;
+  o.lease_namespace = config.kubernetes.namespace_;
+  o.lease_name = config.leader_election.lease_name;
+  o.identity = Identity();
+  o.lease_duration = config.leader_election.lease_duration;
+  o.renew_deadline = config.leader_election.renew_deadline;
+  o.retry_period = config.leader_election.retry_period;
+  o.on_started_leading = [&controller] { controller.StartReconciling(); };
+  o.on_stopped_leading = [&shutting_down] {
+    if (shutting_down) return;
+    // As controller-runtime does: a replica that lost its lease exits at once rather
+    // than risk reconciling next to the new leader; it restarts as a follower.
+    std::cerr << "iarnet-k8s-provider: lost the leader lease; exiting\n";
+    std::_Exit(1);
+  };
+  o.on_new_leader = [](const std::string& id) {
+    std::cerr << "iarnet-k8s-provider: the leader is " << id << "\n";
+  };
+  return o;
 }
 
 // Blocks until SIGINT or SIGTERM; signals are taken synchronously so no handler runs
@@ -60,6 +95,9 @@ int main(int argc, char** argv) {
       "kubeconfig", po::value<std::string>(), "kubeconfig file (overrides kubernetes.kubeconfig)")(
       "namespace,n", po::value<std::string>(), "namespace (overrides kubernetes.namespace)")(
       "port,p", po::value<int>(), "gRPC port (overrides server.port)")(
+      "http-port", po::value<int>(), "REST/metrics port, 0 for none (overrides server.http_port)")(
+      "leader-elect", po::value<bool>()->implicit_value(true),
+      "campaign for a Lease before reconciling (overrides leader_election.enabled)")(
       "print-config", "validate the configuration, print it as key=value lines and exit");
   po::variables_map vm;
   try {
@@ -87,6 +125,8 @@ int main(int argc, char** argv) {
   if (vm.count("kubeconfig")) overrides.kubeconfig = vm["kubeconfig"].as<std::string>();
   if (vm.count("namespace")) overrides.namespace_ = vm["namespace"].as<std::string>();
   if (vm.count("port")) overrides.port = vm["port"].as<int>();
+  if (vm.count("http-port")) overrides.http_port = vm["http-port"].as<int>();
+  if (vm.count("leader-elect")) overrides.leader_elect = vm["leader-elect"].as<bool>();
   if (auto e = iarnet::ApplyOverrides(config, overrides)) {
     std::cerr << "error: " << e->message << "\n";
     return 2;
@@ -100,14 +140,24 @@ int main(int argc, char** argv) {
   // The operator: reconcile IarnetWorkloads against the capacity ledger.
   std::unique_ptr<kube::Client> client;
   std::unique_ptr<iarnet::WorkloadController> controller;
+  std::unique_ptr<kube::LeaderElector> elector;
+  std::atomic<bool> shutting_down{false};
   try {
     client = std::make_unique<kube::Client>(
         kube::LoadConfig(config.kubernetes.in_cluster, config.kubernetes.kubeconfig));
     iarnet::ControllerOptions options;
     options.namespace_ = config.kubernetes.namespace_;
+    options.provider_name = config.provider.name;
     options.provider_spec = ProviderSpecFrom(config);
     controller = std::make_unique<iarnet::WorkloadController>(*client, options);
-    controller->Start();
+    controller->StartCaches();
+    if (config.leader_election.enabled) {
+      elector = std::make_unique<kube::LeaderElector>(
+          *client, ElectorOptions(config, *controller, shutting_down));
+      elector->Start();
+    } else {
+      controller->StartReconciling();
+    }
   } catch (const kube::Error& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
@@ -132,7 +182,10 @@ int main(int argc, char** argv) {
   int sig = WaitForShutdownSignal();
   std::cerr << "iarnet-k8s-provider: signal " << sig << ", draining\n";
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  shutting_down = true;
+  // The worker stops before the lease is released, so two leaders never overlap.
   controller->Stop();
+  if (elector) elector->Stop();
   client->Shutdown();
   return 0;
 }

@@ -11,7 +11,8 @@
 #                                  stop or start one component (tests restart the API server)
 #
 # State lives in $IARNET_CLUSTER_DIR (default $IARNET_CACHE/cluster), never in the repo.
-# Node capacity: IARNET_NODE_COUNT, IARNET_NODE_CPU, IARNET_NODE_MEMORY, IARNET_NODE_GPU.
+# Node capacity: IARNET_NODE_COUNT, IARNET_NODE_CPU, IARNET_NODE_MEMORY, IARNET_NODE_GPU,
+# IARNET_NODE_PODS.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -24,6 +25,7 @@ source "$here/lib/versions.sh"
 : "${IARNET_NODE_CPU:=8}"
 : "${IARNET_NODE_MEMORY:=8Gi}"
 : "${IARNET_NODE_GPU:=4}"
+: "${IARNET_NODE_PODS:=250}"
 dir=$IARNET_CLUSTER_DIR
 pki=$dir/pki
 run=$dir/run
@@ -222,7 +224,7 @@ register_nodes() {
   local i
   for ((i = 0; i < IARNET_NODE_COUNT; i++)); do
     sed -e "s/@NAME@/iarnet-sim-$i/" -e "s/@CPU@/$IARNET_NODE_CPU/" \
-      -e "s/@MEMORY@/$IARNET_NODE_MEMORY/" -e "s/@GPU@/$IARNET_NODE_GPU/" \
+      -e "s/@MEMORY@/$IARNET_NODE_MEMORY/" -e "s/@GPU@/$IARNET_NODE_GPU/" -e "s/@PODS@/$IARNET_NODE_PODS/" \
       "$here/cluster/simulated-node.yaml" | kubectl apply -f - >/dev/null
   done
   wait_for "simulated nodes" 60 kubectl wait --for=condition=Ready node \

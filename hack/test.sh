@@ -10,6 +10,10 @@ source "$here/lib/versions.sh"
 export IARNET_CLUSTER_DIR="$IARNET_CACHE/test-cluster"
 export IARNET_APISERVER_PORT=${IARNET_TEST_APISERVER_PORT:-26443}
 export IARNET_ETCD_PORT=${IARNET_TEST_ETCD_PORT:-22379}
+# Room for the storm tests' 300 running Pods: the operator's ledger, not the node, is
+# what they exercise.
+export IARNET_NODE_CPU=${IARNET_NODE_CPU:-64} IARNET_NODE_MEMORY=${IARNET_NODE_MEMORY:-64Gi}
+export IARNET_NODE_PODS=${IARNET_NODE_PODS:-1000}
 
 phase() { printf '[test] %-28s %4d s\n' "$1" "$2" >&2; }
 t=$SECONDS

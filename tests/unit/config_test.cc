@@ -141,9 +141,113 @@ TEST_CASE("the effective configuration prints as sorted key=value lines") {
         "kubernetes.kubeconfig=\n"
         "kubernetes.label_selector=iarnet.managed=true\n"
         "kubernetes.namespace=default\n"
+        "leader_election.enabled=false\n"
+        "leader_election.lease_duration=15000ms\n"
+        "leader_election.lease_name=iarnet-k8s-provider\n"
+        "leader_election.renew_deadline=10000ms\n"
+        "leader_election.retry_period=2000ms\n"
+        "provider.deploy_timeout=10000ms\n"
+        "provider.health_check_timeout=90000ms\n"
+        "provider.host_aliases=\n"
+        "provider.languages=python=iarnet/component:python_3.11-latest\n"
+        "provider.name=iarnet-provider\n"
+        "provider.undeploy_timeout=10000ms\n"
         "resource.cpu=2000\n"
         "resource.gpu=1\n"
         "resource.memory=1073741824\n"
         "resource_tags=cpu,gpu\n"
-        "server.port=50052\n");
+        "server.http_port=8080\n"
+        "server.port=50052\n"
+        "server.shutdown_grace=10000ms\n"
+        "server.tls.cert_file=\n"
+        "server.tls.client_ca_file=\n"
+        "server.tls.key_file=\n");
+}
+
+TEST_CASE("durations parse as Go writes them") {
+  using iarnet::Millis;
+  using iarnet::ParseDuration;
+  CHECK(ParseDuration("10s") == Millis(10000));
+  CHECK(ParseDuration("500ms") == Millis(500));
+  CHECK(ParseDuration("1m30s") == Millis(90000));
+  CHECK(ParseDuration("2h") == Millis(7200000));
+  CHECK(ParseDuration("1.5s") == Millis(1500));
+  CHECK(ParseDuration("90") == Millis(90000));  // bare number: seconds
+  CHECK_FALSE(ParseDuration(""));
+  CHECK_FALSE(ParseDuration("-1s"));
+  CHECK_FALSE(ParseDuration("10 s"));
+  CHECK_FALSE(ParseDuration("10d"));
+  CHECK_FALSE(ParseDuration("s"));
+  CHECK_FALSE(ParseDuration("99999999999h"));
+}
+
+TEST_CASE("the provider section: languages and host aliases and timeouts") {
+  Config c = Ok(R"(
+provider:
+  name: edge-1
+  languages: {python: reg/py:3.11, LANG_GO: reg/go:1}
+  host_aliases:
+  - {ip: 10.0.0.1, hostnames: [host.internal, cp.local]}
+  deploy_timeout: 3s
+  undeploy_timeout: 1500ms
+  health_check_timeout: 2m
+)");
+  CHECK(c.provider.name == "edge-1");
+  REQUIRE(c.provider.languages.size() == 2);
+  CHECK(c.provider.languages[0] == iarnet::LanguageImage{iarnet::Language::kPython, "reg/py:3.11"});
+  CHECK(c.provider.languages[1] == iarnet::LanguageImage{iarnet::Language::kGo, "reg/go:1"});
+  REQUIRE(c.provider.host_aliases.size() == 1);
+  CHECK(c.provider.host_aliases[0].ip == "10.0.0.1");
+  CHECK(c.provider.host_aliases[0].hostnames ==
+        std::vector<std::string>{"host.internal", "cp.local"});
+  CHECK(c.provider.deploy_timeout == iarnet::Millis(3000));
+  CHECK(c.provider.undeploy_timeout == iarnet::Millis(1500));
+  CHECK(c.provider.health_check_timeout == iarnet::Millis(120000));
+  // The default maps python to the component image the control plane expects.
+  Config d = Ok("");
+  REQUIRE(d.provider.languages.size() == 1);
+  CHECK(d.provider.languages[0].image == "iarnet/component:python_3.11-latest");
+}
+
+TEST_CASE("bad provider and server and leader election keys are named") {
+  CHECK(Err("provider: {languages: {cobol: x}}") ==
+        "test.yaml: provider.languages.cobol: unknown language (json, go, python, unikernel)");
+  CHECK(Err("provider: {languages: {python: ''}}") ==
+        "test.yaml: provider.languages.python: the image must not be empty");
+  CHECK(Err("provider: {host_aliases: [{ip: nope, hostnames: [a]}]}") ==
+        "test.yaml: provider.host_aliases[0].ip: must be an IP address");
+  CHECK(Err("provider: {host_aliases: [{ip: 10.0.0.1, hostnames: []}]}") ==
+        "test.yaml: provider.host_aliases[0].hostnames: must be a non-empty list");
+  CHECK(Err("provider: {host_aliases: [{ip: 10.0.0.1, hostnames: ['a b']}]}") ==
+        "test.yaml: provider.host_aliases[0].hostnames[0]: must be a host name");
+  CHECK(Err("provider: {deploy_timeout: 0s}") ==
+        "test.yaml: provider.deploy_timeout: must be more than 0");
+  CHECK(Err("provider: {deploy_timeout: soon}") ==
+        "test.yaml: provider.deploy_timeout: must be a duration such as 10s, 500ms or 1m30s");
+  CHECK(Err("provider: {name: Bad_Name}") ==
+        "test.yaml: provider.name: must be a DNS label (lower case, digits, '-')");
+  CHECK(Err("server: {tls: {cert_file: /c}}") ==
+        "test.yaml: server.tls: cert_file and key_file go together");
+  CHECK(Err("server: {tls: {client_ca_file: /ca}}") ==
+        "test.yaml: server.tls.client_ca_file: mTLS needs cert_file and key_file too");
+  CHECK(Err("server: {http_port: 70000}") ==
+        "test.yaml: server.http_port: must be a port number from 0 to 65535");
+  CHECK(Err("leader_election: {lease_duration: 5s, renew_deadline: 5s}") ==
+        "test.yaml: leader_election.renew_deadline: must be less than lease_duration");
+  CHECK(Err("leader_election: {renew_deadline: 2s, retry_period: 2s}") ==
+        "test.yaml: leader_election.retry_period: must be less than renew_deadline");
+  CHECK(Err("leader_election: {enabled: maybe}") ==
+        "test.yaml: leader_election.enabled: must be true or false, got \"maybe\"");
+}
+
+TEST_CASE("leader election and the http port from flags") {
+  Config c;
+  iarnet::ConfigOverrides o;
+  o.leader_elect = true;
+  o.http_port = 0;
+  REQUIRE_FALSE(iarnet::ApplyOverrides(c, o));
+  CHECK(c.leader_election.enabled);
+  CHECK(c.server.http_port == 0);
+  o.http_port = -1;
+  CHECK(iarnet::ApplyOverrides(c, o)->message == "--http-port: must be from 0 to 65535");
 }

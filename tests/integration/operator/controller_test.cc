@@ -7,29 +7,20 @@
 
 #include "kube/error.h"
 #include "support.h"
+#include "workload_census.h"
 #include "workload_controller.h"
 
 using namespace iarnet;
 using kube::json;
+using testing::Count;
+using testing::kProviders;
+using testing::kWorkloads;
+using testing::LedgerExact;
+using testing::NewWorkload;
+using testing::PhaseOf;
 using testing::TestNamespace;
 
 namespace {
-
-const kube::ResourceType kWorkloads{"iarnet.io", "v1alpha1", "iarnetworkloads", "IarnetWorkload",
-                                    true};
-const kube::ResourceType kProviders{"iarnet.io", "v1alpha1", "iarnetproviders", "IarnetProvider",
-                                    true};
-
-json NewWorkload(const std::string& name, int64_t cpu, const std::string& language = "python") {
-  return {{"apiVersion", "iarnet.io/v1alpha1"},
-          {"kind", "IarnetWorkload"},
-          {"metadata", {{"name", name}}},
-          {"spec",
-           {{"instanceId", "comp." + name},
-            {"language", language},
-            {"resources", {{"cpu", cpu}, {"memory", 1 << 20}, {"gpu", 0}}},
-            {"env", json::array({{{"name", "COMPONENT_ID"}, {"value", "comp." + name}}})}}}};
-}
 
 ControllerOptions Options(const std::string& ns, int64_t cpu) {
   ControllerOptions o;
@@ -38,47 +29,6 @@ ControllerOptions Options(const std::string& ns, int64_t cpu) {
   o.provider_spec.languages = {{Language::kPython, "iarnet/component:python_3.11-latest"}};
   o.provider_spec.host_aliases = {{"10.0.0.1", {"host.internal"}}};
   return o;
-}
-
-struct Census {
-  int admitted = 0, rejected = 0, ended = 0, pods = 0;
-  Resources charged;
-  Resources ledger_used;
-  int64_t ledger_count = -1;
-};
-
-Census Count(kube::Client& c, const std::string& ns) {
-  Census out;
-  json list = c.ListAll(kWorkloads, ns);
-  for (auto& w : list["items"]) {
-    auto s = w.value("status", json::object());
-    if (s.contains("admission")) {
-      ++out.admitted;
-      out.charged = Add(out.charged,
-                        {s["admission"]["cpu"], s["admission"]["memory"], s["admission"]["gpu"]});
-    }
-    if (s.value("phase", "") == "Rejected") ++out.rejected;
-    if (s.value("phase", "") == "Succeeded" || s.value("phase", "") == "Failed") ++out.ended;
-  }
-  kube::ListOptions managed;
-  managed.label_selector = "iarnet.managed=true";
-  out.pods = int(c.ListAll(kube::resources::kPods, ns, managed)["items"].size());
-  json p = c.Get(kProviders, ns, "iarnet-provider");
-  auto ledger = p.value("status", json::object()).value("ledger", json::object());
-  auto used = ledger.value("used", json::object());
-  out.ledger_used = {used.value("cpu", int64_t{0}), used.value("memory", int64_t{0}),
-                     used.value("gpu", int64_t{0})};
-  out.ledger_count = ledger.value("admittedCount", int64_t{-1});
-  return out;
-}
-
-// The invariant: the provider's ledger is the sum of the admission records.
-bool LedgerExact(const Census& c) {
-  return c.ledger_used == c.charged && c.ledger_count == c.admitted;
-}
-
-std::string PhaseOf(kube::Client& c, const std::string& ns, const std::string& name) {
-  return c.Get(kWorkloads, ns, name).value("status", json::object()).value("phase", "");
 }
 
 std::set<std::string> EventReasons(kube::Client& c, const std::string& ns,

@@ -1,0 +1,39 @@
+// The provider binary as a child process of a test, as users and CI run it: started
+// with a config file of the test's making, killed with any signal, restarted.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+
+namespace testing {
+
+// A TCP port nobody listens on now (the kernel's choice).
+int FreePort();
+
+class ProviderProcess {
+ public:
+  // `config_yaml` is written to a file of its own; the log goes to `log_path`.
+  // `--kubeconfig $KUBECONFIG` is added, so the provider talks to the test cluster.
+  ProviderProcess(std::string config_yaml, std::string log_path);
+  ~ProviderProcess();  // SIGKILLs a process still running
+
+  void Start();
+  // Sends `signal` and reaps the process; returns its wait status.
+  int Kill(int signal);
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  // Waits until the log contains `text` (after the current start), or the time passes.
+  bool WaitForLog(const std::string& text,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  std::string Log() const;
+
+ private:
+  std::string config_path_;
+  std::string log_path_;
+  size_t log_offset_ = 0;  // where the current start's output begins
+  pid_t pid_ = -1;
+};
+
+}  // namespace testing
