@@ -23,6 +23,10 @@ uint64_t VersionOf(const kube::json& o) {
   }
 }
 
+// A queue key that is not a workload: "write the ledger" (the provider's spec changed).
+// Workload keys are namespace/name, so it cannot collide with one.
+const char* const kLedgerKey = "#ledger";
+
 std::string Now() { return kube::FormatTime(std::chrono::system_clock::now()); }
 
 }  // namespace
@@ -64,9 +68,13 @@ void WorkloadController::StartCaches() {
   auto owner = [this](const kube::ObjectPtr& p) { EnqueueOwner(p); };
   pods_->AddHandlers(
       {owner, [owner](const kube::ObjectPtr&, const kube::ObjectPtr& p) { owner(p); }, owner});
-  providers_->AddHandlers(
-      {nullptr, [this](const kube::ObjectPtr&, const kube::ObjectPtr&) { EnqueueRejected(); },
-       nullptr});
+  // A new capacity changes the ledger's total, and may let rejected workloads in.
+  providers_->AddHandlers({nullptr,
+                           [this](const kube::ObjectPtr&, const kube::ObjectPtr&) {
+                             queue_.Add(kLedgerKey);
+                             EnqueueRejected();
+                           },
+                           nullptr});
   workloads_->Start();
   pods_->Start();
   providers_->Start();
@@ -185,7 +193,7 @@ void WorkloadController::WriteProviderStatus() {
 void WorkloadController::Work() {
   while (auto key = queue_.Get()) {
     try {
-      Reconcile(*key);
+      if (*key != kLedgerKey) Reconcile(*key);
       queue_.Forget(*key);
     } catch (const kube::Error& e) {
       // A Conflict only means our cache was behind: expected, and retried at once.

@@ -211,3 +211,32 @@ TEST_CASE(
       [&] { return LedgerExact(Count(*c, ns)) && Count(*c, ns).ledger_used.cpu == 1000; }));
   controller.Stop();
 }
+
+TEST_CASE("controller: lowering the total below what is used evicts nothing and admits nothing") {
+  auto c = testing::AdminClient();
+  TestNamespace ns(*c);
+  WorkloadController controller(*c, Options(ns, 1000));
+  controller.Start();
+  for (auto name : {"a", "b"}) c->Create(kWorkloads, ns, NewWorkload(name, 400));
+  REQUIRE(testing::Eventually(
+      [&] { return PhaseOf(*c, ns, "a") == "Running" && PhaseOf(*c, ns, "b") == "Running"; }));
+  c->Patch(kProviders, ns, "iarnet-provider", kube::PatchType::kMerge,
+           {{"spec", {{"capacity", {{"cpu", 500}}}}}});
+  auto ledger = [&] { return c->Get(kProviders, ns, "iarnet-provider")["status"]["ledger"]; };
+  REQUIRE(testing::Eventually([&] { return ledger()["total"]["cpu"] == 500; }));
+  CHECK(ledger()["used"]["cpu"] == 800);
+  CHECK(ledger()["available"]["cpu"] == 0);  // never negative
+  c->Create(kWorkloads, ns, NewWorkload("late", 1));
+  REQUIRE(testing::Eventually([&] { return PhaseOf(*c, ns, "late") == "Rejected"; }));
+  // Nothing was evicted.
+  CHECK(PhaseOf(*c, ns, "a") == "Running");
+  CHECK(PhaseOf(*c, ns, "b") == "Running");
+  CHECK_NOTHROW(c->Get(kube::resources::kPods, ns, "a"));
+  CHECK_NOTHROW(c->Get(kube::resources::kPods, ns, "b"));
+  // Raising it again admits the waiting workload.
+  c->Patch(kProviders, ns, "iarnet-provider", kube::PatchType::kMerge,
+           {{"spec", {{"capacity", {{"cpu", 1000}}}}}});
+  CHECK(testing::Eventually([&] { return PhaseOf(*c, ns, "late") == "Running"; }));
+  CHECK(testing::Eventually([&] { return LedgerExact(Count(*c, ns)); }));
+  controller.Stop();
+}
