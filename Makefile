@@ -8,7 +8,7 @@ CONFIG ?= examples/config.yaml
 # Install, build, start the local cluster unless a kubeconfig is configured, install the
 # CRDs, and run the provider on :50052.
 run: deps
-	BUILD_TARGET=iarnet-k8s-provider hack/build.sh "$(BUILD_DIR)" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	BUILD_TARGET="iarnet-k8s-provider iarnet-cli" hack/build.sh "$(BUILD_DIR)" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	hack/run.sh "$(BUILD_DIR)/grpc-gateway/iarnet-k8s-provider" "$(CONFIG)"
 
 # Install, build with sanitizers, start a fresh local cluster, run every unit and

@@ -61,7 +61,10 @@ void WorkloadController::StartCaches() {
                                            pod_options);
   providers_ = std::make_unique<kube::Informer>(client_, kProviders, options_.namespace_);
 
-  auto enqueue = [this](const kube::ObjectPtr& o) { queue_.Add(kube::ObjectKey(*o)); };
+  auto enqueue = [this](const kube::ObjectPtr& o) {
+    queue_.Add(kube::ObjectKey(*o));
+    if (options_.on_workload_event) options_.on_workload_event();
+  };
   workloads_->AddHandlers(
       {enqueue, [enqueue](const kube::ObjectPtr&, const kube::ObjectPtr& o) { enqueue(o); },
        enqueue});
@@ -192,6 +195,8 @@ void WorkloadController::WriteProviderStatus() {
 
 void WorkloadController::Work() {
   while (auto key = queue_.Get()) {
+    auto started = std::chrono::steady_clock::now();
+    std::string result = "success";
     try {
       if (*key != kLedgerKey) Reconcile(*key);
       queue_.Forget(*key);
@@ -203,11 +208,17 @@ void WorkloadController::Work() {
         KLOG(kWarning, "controller") << *key << ": " << e.what() << "; retrying";
       }
       queue_.AddRateLimited(*key);
+      result = "error";
     } catch (const std::exception& e) {
       KLOG(kError, "controller") << *key << ": " << e.what() << "; retrying";
       queue_.AddRateLimited(*key);
+      result = "error";
     }
     queue_.Done(*key);
+    if (options_.on_reconcile && *key != kLedgerKey) {
+      std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+      options_.on_reconcile(took.count(), result);
+    }
     WriteProviderStatus();
   }
 }

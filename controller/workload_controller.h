@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,6 +35,11 @@ struct ControllerOptions {
   ProviderSpec provider_spec;
   std::string field_manager = "iarnet-k8s-provider";
   int workers = 4;  // reconciles of different workloads in parallel (Pods, status mirrors)
+  // Called after the workload cache changed (on the I/O thread: must not block). The
+  // gRPC front end wakes its Deploy and Undeploy waiters with it.
+  std::function<void()> on_workload_event;
+  // Called after each reconcile with its duration and "success" or "error" (metrics).
+  std::function<void(double seconds, const std::string& result)> on_reconcile;
 };
 
 class WorkloadController {
@@ -65,6 +71,8 @@ class WorkloadController {
 
   // The ledger as the controller sees it (cache plus its own unobserved writes).
   Ledger CurrentLedger();
+  // The IarnetProvider's spec from the cache (the configured one until it is seen).
+  ProviderSpec CurrentProviderSpec();
 
  private:
   void Work();
@@ -73,7 +81,7 @@ class WorkloadController {
              const struct WorkloadPlan& plan);
   Ledger LedgerLocked(const ProviderSpec& spec);
   void WriteProviderStatus();
-  ProviderSpec CurrentProviderSpec();
+
   void EnqueueOwner(const kube::ObjectPtr& pod);
   void EnqueueRejected();
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "names.h"
 #include "quantity.h"
 
 namespace iarnet {
@@ -182,8 +183,11 @@ json BuildPod(const Workload& w, const ProviderSpec& provider, const std::string
         {"namespace", w.metadata.namespace_},
         {"labels",
          {{"iarnet.managed", "true"},
-          {"iarnet.provider_id", provider_id},
-          {"iarnet.instance_id", w.spec.instance_id}}},
+          {"iarnet.provider_id", LabelValueFor(provider_id)},
+          {"iarnet.instance_id", LabelValueFor(w.spec.instance_id)}}},
+        // Label values are limited to 63 plain characters; the ids in full:
+        {"annotations",
+         {{"iarnet.io/instance-id", w.spec.instance_id}, {"iarnet.io/provider-id", provider_id}}},
         {"ownerReferences", json::array({{{"apiVersion", "iarnet.io/v1alpha1"},
                                           {"kind", "IarnetWorkload"},
                                           {"name", w.metadata.name},

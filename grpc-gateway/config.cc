@@ -84,6 +84,12 @@ Millis PositiveDuration(const YAML::Node& node, const std::string& key) {
   return d;
 }
 
+// section.key, when present, as a duration above zero.
+void OptionalPositiveDuration(const YAML::Node& section, const std::string& name, const char* key,
+                              Millis& out) {
+  if (auto v = section[key]) out = PositiveDuration(v, name + "." + key);
+}
+
 void ParseServer(const YAML::Node& s, Config::Server& out) {
   CheckKeys(s, "server", {"port", "http_port", "tls", "shutdown_grace"});
   if (auto p = s["port"]) out.port = Port(p, "server.port", 1);
@@ -167,12 +173,9 @@ void ParseProvider(const YAML::Node& p, Config::Provider& out) {
       out.host_aliases.push_back(alias);
     }
   }
-  if (auto v = p["deploy_timeout"])
-    out.deploy_timeout = PositiveDuration(v, "provider.deploy_timeout");
-  if (auto v = p["undeploy_timeout"])
-    out.undeploy_timeout = PositiveDuration(v, "provider.undeploy_timeout");
-  if (auto v = p["health_check_timeout"])
-    out.health_check_timeout = PositiveDuration(v, "provider.health_check_timeout");
+  OptionalPositiveDuration(p, "provider", "deploy_timeout", out.deploy_timeout);
+  OptionalPositiveDuration(p, "provider", "undeploy_timeout", out.undeploy_timeout);
+  OptionalPositiveDuration(p, "provider", "health_check_timeout", out.health_check_timeout);
 }
 
 void ParseLeaderElection(const YAML::Node& l, Config::LeaderElection& out) {
@@ -184,12 +187,9 @@ void ParseLeaderElection(const YAML::Node& l, Config::LeaderElection& out) {
     if (!HostName(out.lease_name))
       throw KeyError{"leader_election.lease_name", "must be a DNS name"};
   }
-  if (auto v = l["lease_duration"])
-    out.lease_duration = PositiveDuration(v, "leader_election.lease_duration");
-  if (auto v = l["renew_deadline"])
-    out.renew_deadline = PositiveDuration(v, "leader_election.renew_deadline");
-  if (auto v = l["retry_period"])
-    out.retry_period = PositiveDuration(v, "leader_election.retry_period");
+  OptionalPositiveDuration(l, "leader_election", "lease_duration", out.lease_duration);
+  OptionalPositiveDuration(l, "leader_election", "renew_deadline", out.renew_deadline);
+  OptionalPositiveDuration(l, "leader_election", "retry_period", out.retry_period);
   // client-go's rules: otherwise two replicas can both believe they lead.
   if (out.renew_deadline >= out.lease_duration)
     throw KeyError{"leader_election.renew_deadline", "must be less than lease_duration"};

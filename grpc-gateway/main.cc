@@ -8,13 +8,22 @@
 
 #include <atomic>
 #include <csignal>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
+#include "change_notifier.h"
 #include "config.h"
+#include "grpc_services.h"
 #include "kube/client.h"
 #include "kube/error.h"
 #include "kube/leader_election.h"
 #include "kube/log.h"
+#include "operator_metrics.h"
+#include "provider_service.h"
+#include "rest_gateway.h"
+#include "rpc_table.h"
+#include "usage.h"
 #include "workload_controller.h"
 
 namespace po = boost::program_options;
@@ -65,6 +74,28 @@ kube::LeaderElector::Options ElectorOptions(const iarnet::Config& config,
     std::cerr << "iarnet-k8s-provider: the leader is " << id << "\n";
   };
   return o;
+}
+
+std::string ReadFile(const std::string& path, const std::string& key) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(key + ": cannot read " + path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Plain text, TLS, or mutual TLS (client certificates verified against client_ca_file).
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const iarnet::Config& config) {
+  const auto& s = config.server;
+  if (s.tls_cert_file.empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions o;
+  o.pem_key_cert_pairs.push_back({ReadFile(s.tls_key_file, "server.tls.key_file"),
+                                  ReadFile(s.tls_cert_file, "server.tls.cert_file")});
+  if (!s.tls_client_ca_file.empty()) {
+    o.pem_root_certs = ReadFile(s.tls_client_ca_file, "server.tls.client_ca_file");
+    o.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(o);
 }
 
 // Blocks until SIGINT or SIGTERM; signals are taken synchronously so no handler runs
@@ -138,6 +169,8 @@ int main(int argc, char** argv) {
   }
 
   // The operator: reconcile IarnetWorkloads against the capacity ledger.
+  iarnet::Metrics metrics;
+  iarnet::ChangeNotifier workload_changes;
   std::unique_ptr<kube::Client> client;
   std::unique_ptr<iarnet::WorkloadController> controller;
   std::unique_ptr<kube::LeaderElector> elector;
@@ -149,41 +182,97 @@ int main(int argc, char** argv) {
     options.namespace_ = config.kubernetes.namespace_;
     options.provider_name = config.provider.name;
     options.provider_spec = ProviderSpecFrom(config);
+    options.on_workload_event = [&workload_changes] { workload_changes.Notify(); };
+    options.on_reconcile = [&metrics](double seconds, const std::string& result) {
+      iarnet::RecordReconcile(metrics, seconds, result);
+    };
     controller = std::make_unique<iarnet::WorkloadController>(*client, options);
     controller->StartCaches();
-    if (config.leader_election.enabled) {
-      elector = std::make_unique<kube::LeaderElector>(
-          *client, ElectorOptions(config, *controller, shutting_down));
-      elector->Start();
-    } else {
-      controller->StartReconciling();
-    }
   } catch (const kube::Error& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
   }
 
+  // The front end: the provider protocol over gRPC (both service names) and REST.
+  iarnet::UsageCollector usage(controller->pods());
+  iarnet::ServiceOptions service_options;
+  service_options.connection.timeout = config.provider.health_check_timeout;
+  // Stored health checks are refreshed often enough that the timeout never fires
+  // while the control plane keeps calling.
+  service_options.connection.health_write_every = std::min<std::chrono::milliseconds>(
+      std::chrono::seconds(10), config.provider.health_check_timeout / 3);
+  service_options.deploy_timeout = config.provider.deploy_timeout;
+  service_options.undeploy_timeout = config.provider.undeploy_timeout;
+  iarnet::ProviderService service(*client, *controller, usage, workload_changes, metrics,
+                                  service_options);
+  iarnet::DefineGrpcMetrics(metrics);
+  iarnet::DefineOperatorMetrics(metrics, *controller, service, [&] {
+    return elector ? elector->IsLeader() : controller->reconciling();
+  });
+  iarnet::ProviderGrpcService current(iarnet::kCurrentService, service, metrics);
+  iarnet::ProviderGrpcService older(iarnet::kOlderService, service, metrics);
+
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  try {
+    credentials = ServerCredentials(config);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   std::string address = "0.0.0.0:" + std::to_string(config.server.port);
   int bound_port = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound_port);
+  builder.AddListeningPort(address, credentials, &bound_port);
+  builder.RegisterService(&current);
+  builder.RegisterService(&older);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || bound_port == 0) {
     std::cerr << "error: cannot listen on " << address << "\n";
     return 1;
   }
-  // Serving only now: the caches have synced and the ledger is rebuilt.
+
+  std::atomic<bool> ready{false};
+  std::unique_ptr<iarnet::RestGateway> rest;
+  if (config.server.http_port != 0) {
+    rest = std::make_unique<iarnet::RestGateway>(
+        "http://0.0.0.0:" + std::to_string(config.server.http_port), service, usage, metrics,
+        [&ready] { return ready.load(); });
+    try {
+      rest->Start();
+    } catch (const std::exception& e) {
+      std::cerr << "error: cannot listen on HTTP port " << config.server.http_port << ": "
+                << e.what() << "\n";
+      return 1;
+    }
+  }
+
+  if (config.leader_election.enabled) {
+    elector = std::make_unique<kube::LeaderElector>(
+        *client, ElectorOptions(config, *controller, shutting_down));
+    elector->Start();
+  } else {
+    controller->StartReconciling();
+  }
+  // Serving only now: the caches have synced (and, without election, the ledger is
+  // rebuilt). A follower serves too: Deploy writes a workload the leader admits.
   server->GetHealthCheckService()->SetServingStatus(true);
-  std::cerr << "iarnet-k8s-provider: gRPC on :" << bound_port << ", namespace "
+  ready = true;
+  std::cerr << "iarnet-k8s-provider: gRPC on :" << bound_port
+            << (config.server.tls_cert_file.empty() ? "" : " (TLS)")
+            << ", HTTP on :" << config.server.http_port << ", namespace "
             << config.kubernetes.namespace_ << ", cluster " << client->config().server << "\n";
 
   int sig = WaitForShutdownSignal();
   std::cerr << "iarnet-k8s-provider: signal " << sig << ", draining\n";
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  ready = false;
+  server->GetHealthCheckService()->SetServingStatus(false);
+  // In-flight calls get the grace period to finish; new ones are refused.
+  server->Shutdown(std::chrono::system_clock::now() + config.server.shutdown_grace);
+  if (rest) rest->Stop();
   shutting_down = true;
-  // The worker stops before the lease is released, so two leaders never overlap.
+  // The workers stop before the lease is released, so two leaders never overlap.
   controller->Stop();
   if (elector) elector->Stop();
   client->Shutdown();

@@ -1,0 +1,90 @@
+#include "connection.h"
+
+#include "kube/time_format.h"
+
+namespace iarnet {
+namespace {
+
+using Code = ConnectionOutcome::Code;
+
+// The last time the control plane was heard from, as recorded.
+std::optional<SystemTime> LastSeen(const ControlPlane& cp) {
+  auto health = kube::ParseTime(cp.last_health_check);
+  auto connected = kube::ParseTime(cp.connected_at);
+  if (health && connected) return std::max(*health, *connected);
+  return health ? health : connected;
+}
+
+ConnectionOutcome Fail(Code code, std::string error) {
+  ConnectionOutcome o;
+  o.code = code;
+  o.error = std::move(error);
+  return o;
+}
+
+ConnectionOutcome Ok(std::optional<ControlPlane> write = std::nullopt) {
+  ConnectionOutcome o;
+  o.ok = true;
+  o.write = std::move(write);
+  return o;
+}
+
+ControlPlane Fresh(const std::string& id, SystemTime now) {
+  std::string t = kube::FormatTime(now);
+  return {id, t, t};
+}
+
+ConnectionOutcome Mismatch(const std::string& connected, const std::string& id) {
+  return Fail(Code::kPermissionDenied, "unauthorized: provider_id mismatch: connected to \"" +
+                                           connected + "\", request from \"" + id + "\"");
+}
+
+}  // namespace
+
+std::string ConnectedId(const ControlPlane& cp, SystemTime now, const ConnectionPolicy& p) {
+  if (cp.provider_id.empty()) return "";
+  auto seen = LastSeen(cp);
+  if (!seen || now - *seen > p.timeout) return "";
+  return cp.provider_id;
+}
+
+ConnectionOutcome DecideConnect(const ControlPlane& cp, const std::string& id, SystemTime now,
+                                const ConnectionPolicy& p) {
+  if (id.empty()) return Fail(Code::kInvalidArgument, "provider_id is required");
+  std::string connected = ConnectedId(cp, now, p);
+  if (!connected.empty() && connected != id) {
+    return Fail(Code::kPermissionDenied, "provider is already connected to control plane \"" +
+                                             connected + "\"; refusing \"" + id + "\"");
+  }
+  return Ok(Fresh(id, now));
+}
+
+ConnectionOutcome DecideHealthCheck(const ControlPlane& cp, const std::string& id, SystemTime now,
+                                    const ConnectionPolicy& p) {
+  if (id.empty()) return Fail(Code::kInvalidArgument, "provider_id is required");
+  std::string connected = ConnectedId(cp, now, p);
+  if (connected.empty()) return Ok(Fresh(id, now));
+  if (connected != id) return Mismatch(connected, id);
+  auto last = kube::ParseTime(cp.last_health_check);
+  if (last && now - *last < p.health_write_every) return Ok();
+  ControlPlane next = cp;
+  next.last_health_check = kube::FormatTime(now);
+  return Ok(next);
+}
+
+ConnectionOutcome DecideDisconnect(const ControlPlane& cp, const std::string& id, SystemTime now,
+                                   const ConnectionPolicy& p) {
+  std::string connected = ConnectedId(cp, now, p);
+  if (connected.empty() && cp.provider_id.empty()) return Ok();
+  if (!connected.empty() && connected != id) return Mismatch(connected, id);
+  return Ok(ControlPlane{});  // the slot is free (also clears an expired record)
+}
+
+ConnectionOutcome Authorize(const ControlPlane& cp, const std::string& id, SystemTime now,
+                            const ConnectionPolicy& p) {
+  std::string connected = ConnectedId(cp, now, p);
+  if (id.empty() || connected.empty() || connected == id) return Ok();
+  return Mismatch(connected, id);
+}
+
+}  // namespace iarnet

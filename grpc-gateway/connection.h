@@ -1,0 +1,48 @@
+// Which control plane is connected, decided purely from what IarnetProvider status
+// records (ControlPlane) and the time: one control plane at a time; the same id may
+// reconnect; a control plane silent for longer than the timeout is forgotten, so
+// another may take the slot. The caller reads the record, decides here, and writes
+// `write` (when set) conditionally on the resourceVersion it read.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "iarnet_types.h"
+
+namespace iarnet {
+
+using SystemTime = std::chrono::system_clock::time_point;
+
+struct ConnectionPolicy {
+  std::chrono::milliseconds timeout{90000};             // forget a silent control plane
+  std::chrono::milliseconds health_write_every{10000};  // at most one status write per
+};
+
+// The connected id, or "" when nobody is connected or the record has expired.
+std::string ConnectedId(const ControlPlane& cp, SystemTime now, const ConnectionPolicy& p);
+
+struct ConnectionOutcome {
+  bool ok = false;
+  // Why not; for calls answered with a gRPC status, which code fits.
+  std::string error;
+  enum class Code { kOk, kInvalidArgument, kPermissionDenied } code = Code::kOk;
+  std::optional<ControlPlane> write;  // the record to store (nullopt: no write)
+};
+
+ConnectionOutcome DecideConnect(const ControlPlane& cp, const std::string& id, SystemTime now,
+                                const ConnectionPolicy& p);
+// A HealthCheck from `id`. A free slot is taken again (the control plane does not
+// reconnect by itself, so after a long silence it keeps working if nobody else came).
+ConnectionOutcome DecideHealthCheck(const ControlPlane& cp, const std::string& id, SystemTime now,
+                                    const ConnectionPolicy& p);
+// Disconnect is idempotent: the connected id clears the record; an unknown id is a no-op.
+ConnectionOutcome DecideDisconnect(const ControlPlane& cp, const std::string& id, SystemTime now,
+                                   const ConnectionPolicy& p);
+// Any other call: refused when another control plane is connected and the request
+// names a different provider id. An empty id, or no connection, is allowed.
+ConnectionOutcome Authorize(const ControlPlane& cp, const std::string& id, SystemTime now,
+                            const ConnectionPolicy& p);
+
+}  // namespace iarnet

@@ -1,0 +1,381 @@
+#include "provider_service.h"
+
+#include "deploy_request.h"
+#include "kube/error.h"
+#include "kube/log.h"
+#include "names.h"
+
+namespace iarnet {
+namespace {
+
+namespace pb = resource::provider;
+
+const kube::ResourceType kWorkloads{"iarnet.io", "v1alpha1", "iarnetworkloads", "IarnetWorkload",
+                                    true};
+const kube::ResourceType kProviders{"iarnet.io", "v1alpha1", "iarnetproviders", "IarnetProvider",
+                                    true};
+
+void Fill(const Resources& r, resource::Info* out) {
+  out->set_cpu(r.cpu);
+  out->set_memory(r.memory);
+  out->set_gpu(r.gpu);
+}
+
+void FillCapacity(const Ledger& l, resource::Capacity* out) {
+  Fill(l.total, out->mutable_total());
+  Fill(l.used, out->mutable_used());
+  Fill(l.available, out->mutable_available());
+}
+
+template <class Languages>
+void FillLanguages(const ProviderSpec& spec, Languages* out) {
+  for (const auto& l : spec.languages) {
+    if (!l.image.empty()) out->Add(static_cast<common::Language>(ToProto(l.language)));
+  }
+}
+
+grpc::Status ToStatus(const ConnectionOutcome& o) {
+  switch (o.code) {
+    case ConnectionOutcome::Code::kOk:
+      return grpc::Status::OK;
+    case ConnectionOutcome::Code::kInvalidArgument:
+      return {grpc::StatusCode::INVALID_ARGUMENT, o.error};
+    case ConnectionOutcome::Code::kPermissionDenied:
+      return {grpc::StatusCode::PERMISSION_DENIED, o.error};
+  }
+  return {grpc::StatusCode::INTERNAL, o.error};
+}
+
+grpc::Status Unavailable(const std::exception& e) {
+  return {grpc::StatusCode::UNAVAILABLE, std::string("the Kubernetes API: ") + e.what()};
+}
+
+// The merge patch that stores `cp` (null clears it), conditional on `resource_version`.
+kube::json ControlPlanePatch(const ControlPlane& cp, const std::string& resource_version) {
+  kube::json value = nullptr;
+  if (!cp.provider_id.empty()) {
+    value = {{"providerId", cp.provider_id},
+             {"connectedAt", cp.connected_at},
+             {"lastHealthCheck", cp.last_health_check}};
+  }
+  return {{"metadata", {{"resourceVersion", resource_version}}},
+          {"status", {{"controlPlane", value}}}};
+}
+
+enum class Outcome { kPending, kRunning, kRejected, kFailed, kGone };
+
+// `o` from the cache; absent counts as gone only once it was seen (the cache may not
+// have caught up with our own create yet).
+Outcome Judge(const kube::ObjectPtr& o, const std::string& uid, bool* seen) {
+  if (!o) return *seen ? Outcome::kGone : Outcome::kPending;
+  if (!uid.empty() && (*o)["metadata"].value("uid", "") != uid) return Outcome::kGone;
+  *seen = true;
+  const kube::json& s = (*o).value("status", kube::json::object());
+  std::string phase = s.value("phase", "");
+  if (phase == "Rejected") return Outcome::kRejected;
+  if (phase == "Failed") return Outcome::kFailed;
+  if (!s.value("podName", "").empty()) return Outcome::kRunning;  // the Pod exists
+  return Outcome::kPending;
+}
+
+}  // namespace
+
+ProviderService::ProviderService(kube::Client& client, WorkloadController& controller,
+                                 UsageCollector& usage, ChangeNotifier& workload_changes,
+                                 Metrics& metrics, ServiceOptions options)
+    : client_(client),
+      controller_(controller),
+      usage_(usage),
+      changes_(workload_changes),
+      metrics_(metrics),
+      options_(options),
+      ns_(controller.options().namespace_) {
+  metrics_.Define("iarnet_deploys_total", Metrics::Type::kCounter,
+                  "Deploy calls by result (success, rejected, invalid, unauthorized, conflict, "
+                  "failed, timeout, error).");
+}
+
+ControlPlane ProviderService::CachedControlPlane() {
+  auto p = controller_.providers().Get(ns_, controller_.options().provider_name);
+  return p ? ProviderFromJson(*p).status.control_plane : ControlPlane{};
+}
+
+std::string ProviderService::ConnectedId() {
+  return iarnet::ConnectedId(CachedControlPlane(), std::chrono::system_clock::now(),
+                             options_.connection);
+}
+
+std::string ProviderService::Refusal(const std::string& provider_id) {
+  auto o = Authorize(CachedControlPlane(), provider_id, std::chrono::system_clock::now(),
+                     options_.connection);
+  return o.ok ? "" : o.error;
+}
+
+template <class Decide>
+ConnectionOutcome ProviderService::UpdateConnection(Decide decide) {
+  const std::string& name = controller_.options().provider_name;
+  for (int attempt = 0;; ++attempt) {
+    kube::json provider = client_.Get(kProviders, ns_, name);
+    ControlPlane cp = ProviderFromJson(provider).status.control_plane;
+    ConnectionOutcome o = decide(cp, std::chrono::system_clock::now());
+    if (!o.ok || !o.write) return o;
+    kube::PatchOptions po;
+    po.subresource = "status";
+    try {
+      client_.Patch(kProviders, ns_, name, kube::PatchType::kMerge,
+                    ControlPlanePatch(*o.write, provider["metadata"].value("resourceVersion", "")),
+                    po);
+      return o;
+    } catch (const kube::Error& e) {
+      // The controller writes the ledger into the same status: a conflict is routine.
+      if (!e.IsConflict() || attempt >= 20) throw;
+    }
+  }
+}
+
+grpc::Status ProviderService::Connect(const pb::ConnectRequest& r, pb::ConnectResponse* out) {
+  const std::string& id = r.provider_id();
+  try {
+    auto o = UpdateConnection([&](const ControlPlane& cp, SystemTime now) {
+      return DecideConnect(cp, id, now, options_.connection);
+    });
+    out->set_success(o.ok);
+    out->set_error(o.error);
+    if (o.ok) {
+      KLOG(kInfo, "grpc") << "control plane " << id << " connected";
+    }
+  } catch (const kube::Error& e) {
+    out->set_success(false);
+    out->set_error(std::string("cannot record the connection: ") + e.what());
+  }
+  out->mutable_provider_type()->set_name("kubernetes");
+  FillLanguages(controller_.CurrentProviderSpec(), out->mutable_supported_languages());
+  return grpc::Status::OK;
+}
+
+grpc::Status ProviderService::Disconnect(const pb::DisconnectRequest& r, pb::DisconnectResponse*) {
+  try {
+    auto o = UpdateConnection([&](const ControlPlane& cp, SystemTime now) {
+      return DecideDisconnect(cp, r.provider_id(), now, options_.connection);
+    });
+    if (o.ok && o.write) {
+      KLOG(kInfo, "grpc") << "control plane " << r.provider_id() << " disconnected";
+    }
+    return ToStatus(o);
+  } catch (const kube::Error& e) {
+    return Unavailable(e);
+  }
+}
+
+grpc::Status ProviderService::HealthCheck(const pb::HealthCheckRequest& r,
+                                          pb::HealthCheckResponse* out) {
+  const std::string& id = r.provider_id();
+  auto now = std::chrono::system_clock::now();
+  // Fast path, from the cache: nothing to write (the common case, as often as every 10 ms).
+  ConnectionOutcome o = DecideHealthCheck(CachedControlPlane(), id, now, options_.connection);
+  if (o.ok && o.write) {
+    try {
+      o = UpdateConnection([&](const ControlPlane& cp, SystemTime t) {
+        return DecideHealthCheck(cp, id, t, options_.connection);
+      });
+    } catch (const kube::Error& e) {
+      return Unavailable(e);
+    }
+  }
+  if (!o.ok) return ToStatus(o);
+  ProviderSpec spec = controller_.CurrentProviderSpec();
+  FillCapacity(controller_.CurrentLedger(), out->mutable_capacity());
+  auto* tags = out->mutable_resource_tags();
+  tags->set_cpu(spec.resource_tags.cpu);
+  tags->set_gpu(spec.resource_tags.gpu);
+  tags->set_memory(spec.resource_tags.memory);
+  tags->set_camera(spec.resource_tags.camera);
+  FillLanguages(spec, out->mutable_supported_languages());
+  return grpc::Status::OK;
+}
+
+grpc::Status ProviderService::GetCapacity(const pb::GetCapacityRequest& r,
+                                          pb::GetCapacityResponse* out) {
+  if (auto why = Refusal(r.provider_id()); !why.empty())
+    return {grpc::StatusCode::PERMISSION_DENIED, why};
+  FillCapacity(controller_.CurrentLedger(), out->mutable_capacity());
+  return grpc::Status::OK;
+}
+
+grpc::Status ProviderService::GetAvailable(const pb::GetAvailableRequest& r,
+                                           pb::GetAvailableResponse* out) {
+  if (auto why = Refusal(r.provider_id()); !why.empty())
+    return {grpc::StatusCode::PERMISSION_DENIED, why};
+  Fill(controller_.CurrentLedger().available, out->mutable_available());
+  return grpc::Status::OK;
+}
+
+grpc::Status ProviderService::GetRealTimeUsage(const pb::GetRealTimeUsageRequest& r,
+                                               pb::GetRealTimeUsageResponse* out) {
+  if (auto why = Refusal(r.provider_id()); !why.empty())
+    return {grpc::StatusCode::PERMISSION_DENIED, why};
+  Fill(usage_.Current().total, out->mutable_usage());
+  return grpc::Status::OK;
+}
+
+void ProviderService::DeleteWorkload(const std::string& name) {
+  try {
+    client_.Delete(kWorkloads, ns_, name);
+  } catch (const kube::Error& e) {
+    if (!e.IsNotFound()) {
+      KLOG(kWarning, "grpc") << "deleting workload " << name << ": " << e.what();
+    }
+  }
+}
+
+grpc::Status ProviderService::Deploy(const pb::DeployRequest& r, pb::DeployResponse* out) {
+  std::string result = "error";
+  out->set_error(DeployLocked(r, &result));
+  metrics_.Add("iarnet_deploys_total", {{"result", result}});
+  if (!out->error().empty()) {
+    KLOG(kInfo, "grpc") << "Deploy " << r.instance_id() << ": " << out->error();
+  }
+  return grpc::Status::OK;
+}
+
+std::string ProviderService::DeployLocked(const pb::DeployRequest& r, std::string* result) {
+  if (auto why = Refusal(r.provider_id()); !why.empty()) {
+    *result = "unauthorized";
+    return why;
+  }
+  std::string provider_id = r.provider_id().empty() ? ConnectedId() : r.provider_id();
+  auto planned = PlanDeploy(r, controller_.CurrentProviderSpec(), provider_id);
+  if (auto* bad = std::get_if<DeployInvalid>(&planned)) {
+    *result = "invalid";
+    return bad->message;
+  }
+  const DeployPlan& plan = std::get<DeployPlan>(planned);
+  const std::string& id = plan.spec.instance_id;
+  bool created = false;
+  std::string uid;
+  try {
+    kube::json made = client_.Create(kWorkloads, ns_, WorkloadManifest(plan, ns_));
+    uid = made["metadata"].value("uid", "");
+    created = true;
+  } catch (const kube::Error& e) {
+    if (!e.IsAlreadyExists()) {
+      *result = e.IsInvalid() ? "invalid" : "error";
+      return "cannot create the workload for " + id + ": " + e.what();
+    }
+  }
+  if (!created) {
+    // A retried Deploy: the same request is the same workload, charged once.
+    try {
+      kube::json existing = client_.Get(kWorkloads, ns_, plan.name);
+      Workload w = WorkloadFromJson(existing);
+      if (w.spec.instance_id != id) {
+        *result = "conflict";
+        return "cannot deploy " + id + ": its workload name " + plan.name +
+               " is taken by instance " + w.spec.instance_id;
+      }
+      if (!SameDeploy(w.spec, plan.spec)) {
+        *result = "conflict";
+        return "instance " + id + " is already deployed with a different spec; undeploy it first";
+      }
+      if (w.metadata.deleting) {
+        *result = "conflict";
+        return "instance " + id + " is being undeployed; deploy it again once that finished";
+      }
+      uid = w.metadata.uid;
+    } catch (const kube::Error& e) {
+      return "cannot read the workload for " + id + ": " + e.what();
+    }
+  }
+
+  // The verdict: admitted with its Pod created, or rejected, within the timeout.
+  std::string key = ns_ + "/" + plan.name;
+  auto deadline = std::chrono::steady_clock::now() + options_.deploy_timeout;
+  Outcome v = Outcome::kPending;
+  bool cached = false;
+  for (uint64_t seen = changes_.version();;) {
+    v = Judge(controller_.workloads().Get(key), uid, &cached);
+    if (v != Outcome::kPending || std::chrono::steady_clock::now() >= deadline) break;
+    seen = changes_.WaitPast(seen, deadline);
+  }
+  auto status = [&] {
+    auto o = controller_.workloads().Get(key);
+    return o ? (*o).value("status", kube::json::object()) : kube::json::object();
+  };
+  // A request that does not end with a running component leaves nothing behind.
+  auto give_up = [&](const std::string& outcome, const std::string& message) {
+    *result = outcome;
+    if (created) DeleteWorkload(plan.name);
+    return message;
+  };
+  switch (v) {
+    case Outcome::kRunning:
+      *result = "success";
+      return "";
+    case Outcome::kRejected:
+      return give_up("rejected",
+                     "cannot deploy " + id + ": " + status().value("message", "rejected"));
+    case Outcome::kFailed: {
+      auto s = status();
+      return give_up("failed", "instance " + id + " failed: " + s.value("reason", "") + ": " +
+                                   s.value("message", ""));
+    }
+    case Outcome::kGone:
+      *result = "error";
+      return "the workload of " + id + " was deleted before it ran";
+    case Outcome::kPending:
+      break;
+  }
+  std::string phase = status().value("phase", "");
+  return give_up("timeout", "instance " + id + " was not running within " +
+                                std::to_string(options_.deploy_timeout.count()) + " ms (phase " +
+                                (phase.empty() ? "none" : phase) +
+                                "); is the operator's leader running?");
+}
+
+grpc::Status ProviderService::Undeploy(const pb::UndeployRequest& r, pb::UndeployResponse* out) {
+  if (auto why = Refusal(r.provider_id()); !why.empty()) {
+    out->set_error(why);
+    return grpc::Status::OK;
+  }
+  const std::string& id = r.instance_id();
+  if (id.empty()) {
+    out->set_error("invalid Undeploy: instance_id is required");
+    return grpc::Status::OK;
+  }
+  std::string name = WorkloadNameFor(id);
+  std::string uid;
+  try {
+    kube::json w = client_.Get(kWorkloads, ns_, name);
+    if (w["spec"].value("instanceId", "") != id) return grpc::Status::OK;  // not this id's
+    uid = w["metadata"].value("uid", "");
+    kube::DeleteOptions o;
+    o.precondition_uid = uid;
+    client_.Delete(kWorkloads, ns_, name, o);
+  } catch (const kube::Error& e) {
+    if (e.IsNotFound()) return grpc::Status::OK;  // unknown id: already gone
+    out->set_error("cannot undeploy " + id + ": " + e.what());
+    return grpc::Status::OK;
+  }
+  // Wait for the release: the finalizer goes once the charge is released.
+  std::string key = ns_ + "/" + name;
+  auto deadline = std::chrono::steady_clock::now() + options_.undeploy_timeout;
+  bool cached = true;  // it existed a moment ago: absent from the cache means gone
+  for (uint64_t seen = changes_.version();;) {
+    if (Judge(controller_.workloads().Get(key), uid, &cached) == Outcome::kGone) {
+      try {
+        kube::json w = client_.Get(kWorkloads, ns_, name);
+        if (w["metadata"].value("uid", "") != uid) return grpc::Status::OK;
+      } catch (const kube::Error& e) {
+        if (e.IsNotFound()) return grpc::Status::OK;
+      }
+    }
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    seen = changes_.WaitPast(seen, deadline);
+  }
+  out->set_error("instance " + id + " is still being released after " +
+                 std::to_string(options_.undeploy_timeout.count()) +
+                 " ms; it will finish in the background");
+  return grpc::Status::OK;
+}
+
+}  // namespace iarnet

@@ -1,0 +1,72 @@
+// The provider protocol's handlers (PROTOCOL.md), shared by the gRPC services (both
+// names) and the REST gateway. They never touch Pods: Deploy writes an IarnetWorkload
+// and waits on the watch for the controller's verdict; Undeploy deletes it and waits
+// for the release; capacity and usage come from the caches; the connected control
+// plane lives in IarnetProvider status, so a restart keeps it.
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include <chrono>
+#include <string>
+
+#include "change_notifier.h"
+#include "connection.h"
+#include "kube/client.h"
+#include "metrics.h"
+#include "resource/provider/provider.pb.h"
+#include "usage.h"
+#include "workload_controller.h"
+
+namespace iarnet {
+
+struct ServiceOptions {
+  ConnectionPolicy connection;
+  std::chrono::milliseconds deploy_timeout{10000};
+  std::chrono::milliseconds undeploy_timeout{10000};
+};
+
+class ProviderService {
+ public:
+  ProviderService(kube::Client& client, WorkloadController& controller, UsageCollector& usage,
+                  ChangeNotifier& workload_changes, Metrics& metrics, ServiceOptions options);
+
+  using S = grpc::Status;
+  S Connect(const resource::provider::ConnectRequest& r, resource::provider::ConnectResponse* out);
+  S Disconnect(const resource::provider::DisconnectRequest& r,
+               resource::provider::DisconnectResponse* out);
+  S GetCapacity(const resource::provider::GetCapacityRequest& r,
+                resource::provider::GetCapacityResponse* out);
+  S GetAvailable(const resource::provider::GetAvailableRequest& r,
+                 resource::provider::GetAvailableResponse* out);
+  S Deploy(const resource::provider::DeployRequest& r, resource::provider::DeployResponse* out);
+  S Undeploy(const resource::provider::UndeployRequest& r,
+             resource::provider::UndeployResponse* out);
+  S HealthCheck(const resource::provider::HealthCheckRequest& r,
+                resource::provider::HealthCheckResponse* out);
+  S GetRealTimeUsage(const resource::provider::GetRealTimeUsageRequest& r,
+                     resource::provider::GetRealTimeUsageResponse* out);
+
+  // The connected control plane's id ("" when none), for metrics and logs.
+  std::string ConnectedId();
+
+ private:
+  // Reads the record, decides with `decide`, writes conditionally; retries conflicts.
+  template <class Decide>
+  ConnectionOutcome UpdateConnection(Decide decide);
+  ControlPlane CachedControlPlane();
+  // Why a call from `provider_id` is refused, or "" when it is allowed.
+  std::string Refusal(const std::string& provider_id);
+  std::string DeployLocked(const resource::provider::DeployRequest& r, std::string* result);
+  void DeleteWorkload(const std::string& name);
+
+  kube::Client& client_;
+  WorkloadController& controller_;
+  UsageCollector& usage_;
+  ChangeNotifier& changes_;
+  Metrics& metrics_;
+  ServiceOptions options_;
+  std::string ns_;
+};
+
+}  // namespace iarnet

@@ -1,0 +1,45 @@
+#include "rpc_table.h"
+
+namespace iarnet {
+namespace {
+
+namespace pb = resource::provider;
+
+template <class Req, class Resp>
+Rpc Make(std::string name, bool older,
+         grpc::Status (ProviderService::*handler)(const Req&, Resp*)) {
+  Rpc r;
+  r.name = std::move(name);
+  r.in_older_service = older;
+  r.new_request = [] { return std::make_unique<Req>(); };
+  r.new_response = [] { return std::make_unique<Resp>(); };
+  r.call = [handler](ProviderService& s, const Message& req, Message* resp) {
+    return (s.*handler)(static_cast<const Req&>(req), static_cast<Resp*>(resp));
+  };
+  return r;
+}
+
+}  // namespace
+
+const std::vector<Rpc>& Rpcs() {
+  static const std::vector<Rpc> rpcs = {
+      Make("Connect", true, &ProviderService::Connect),
+      Make("Disconnect", true, &ProviderService::Disconnect),
+      Make("GetCapacity", true, &ProviderService::GetCapacity),
+      Make("GetAvailable", true, &ProviderService::GetAvailable),
+      Make("Deploy", true, &ProviderService::Deploy),
+      Make("Undeploy", false, &ProviderService::Undeploy),  // the older service lacks it
+      Make("HealthCheck", true, &ProviderService::HealthCheck),
+      Make("GetRealTimeUsage", true, &ProviderService::GetRealTimeUsage),
+  };
+  return rpcs;
+}
+
+const Rpc* FindRpc(const std::string& name) {
+  for (const auto& r : Rpcs()) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+}  // namespace iarnet

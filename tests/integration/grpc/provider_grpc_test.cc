@@ -1,0 +1,498 @@
+// End to end over real gRPC: the provider process against the local cluster, with this
+// test playing the iarnet control plane (current and older), plus the REST gateway and
+// the CLI. Every test ends with the ledger equal to the sum of the admission records.
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "kube/error.h"
+#include "kube/time_format.h"
+#include "provider_client.h"
+#include "provider_process.h"
+#include "resource/provider/provider.pb.h"
+#include "support.h"
+#include "workload_census.h"
+
+using namespace testing;
+using kube::json;
+namespace pb = resource::provider;
+
+namespace {
+
+// A provider process in its own namespace, and clients of both service names.
+struct Provider {
+  int port = FreePort();
+  int http_port = FreePort();
+  std::string ns;
+  std::unique_ptr<ProviderProcess> process;
+  std::unique_ptr<iarnet::ProviderClient> current, older;
+
+  Provider(const std::string& namespace_, int64_t cpu, const std::string& extra = "")
+      : ns(namespace_) {
+    std::string yaml =
+        "server: {port: " + std::to_string(port) + ", http_port: " + std::to_string(http_port) +
+        "}\n" + "kubernetes: {namespace: " + ns + "}\n" + "resource: {cpu: " + std::to_string(cpu) +
+        ", memory: 4Gi, gpu: 2}\n" + "resource_tags: [cpu, memory]\n" + extra;
+    process = std::make_unique<ProviderProcess>(yaml, "/tmp/iarnet-" + ns + ".log");
+    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                       grpc::InsecureChannelCredentials());
+    current = std::make_unique<iarnet::ProviderClient>(channel, "resource.provider.Service");
+    older = std::make_unique<iarnet::ProviderClient>(channel, "provider.Service");
+    Start();
+  }
+  void Start() {
+    process->Start();
+    INFO(process->Log());
+    REQUIRE(process->WaitForLog("gRPC on"));
+  }
+  void Restart() {
+    process->Kill(SIGKILL);
+    Start();
+  }
+};
+
+pb::DeployRequest DeployOf(const std::string& id, int64_t cpu,
+                           const std::string& provider_id = "") {
+  pb::DeployRequest r;
+  r.set_instance_id(id);
+  r.set_language(common::LANG_PYTHON);
+  r.set_provider_id(provider_id);
+  r.mutable_resource_request()->set_cpu(cpu);
+  r.mutable_resource_request()->set_memory(64 << 20);
+  auto& env = *r.mutable_env_vars();
+  env["COMPONENT_ID"] = id;
+  env["ZMQ_ADDR"] = "tcp://host.internal:5555";
+  env["STORE_ADDR"] = "host.internal:6000";
+  env["LOGGER_ADDR"] = "host.internal:6001";
+  return r;
+}
+
+std::string Deploy(iarnet::ProviderClient& c, const pb::DeployRequest& r) {
+  pb::DeployResponse resp;
+  grpc::Status s = c.Call("Deploy", r, &resp);
+  REQUIRE(s.ok());
+  return resp.error();
+}
+
+std::string Undeploy(iarnet::ProviderClient& c, const std::string& id,
+                     const std::string& pid = "") {
+  pb::UndeployRequest r;
+  r.set_instance_id(id);
+  r.set_provider_id(pid);
+  pb::UndeployResponse resp;
+  REQUIRE(c.Call("Undeploy", r, &resp).ok());
+  return resp.error();
+}
+
+pb::ConnectResponse Connect(iarnet::ProviderClient& c, const std::string& id) {
+  pb::ConnectRequest r;
+  r.set_provider_id(id);
+  pb::ConnectResponse resp;
+  REQUIRE(c.Call("Connect", r, &resp).ok());
+  return resp;
+}
+
+grpc::Status HealthCheck(iarnet::ProviderClient& c, const std::string& id,
+                         pb::HealthCheckResponse* out = nullptr) {
+  pb::HealthCheckRequest r;
+  r.set_provider_id(id);
+  pb::HealthCheckResponse resp;
+  grpc::Status s = c.Call("HealthCheck", r, &resp, std::chrono::seconds(5));
+  if (out) *out = resp;
+  return s;
+}
+
+resource::Capacity Capacity(iarnet::ProviderClient& c, const std::string& id = "") {
+  pb::GetCapacityRequest r;
+  r.set_provider_id(id);
+  pb::GetCapacityResponse resp;
+  REQUIRE(c.Call("GetCapacity", r, &resp).ok());
+  return resp.capacity();
+}
+
+size_t WorkloadCount(kube::Client& c, const std::string& ns) {
+  return c.ListAll(kWorkloads, ns)["items"].size();
+}
+
+json PodOf(kube::Client& c, const std::string& ns, const std::string& instance_label) {
+  kube::ListOptions o;
+  o.label_selector = "iarnet.managed=true,iarnet.instance_id=" + instance_label;
+  json pods = c.ListAll(kube::resources::kPods, ns, o)["items"];
+  REQUIRE(pods.size() == 1);
+  return pods[0];
+}
+
+void RequireLedgerExact(kube::Client& c, const std::string& ns) {
+  CHECK(Eventually([&] { return LedgerExact(Count(c, ns)); }));
+}
+
+}  // namespace
+
+TEST_CASE("grpc: Connect then HealthCheck then Deploy and Undeploy as the control plane does") {
+  auto c = AdminClient();
+  TestNamespace ns(*c, "grpc");
+  Provider p(ns, 1000, "provider: {host_aliases: [{ip: 10.9.8.7, hostnames: [host.internal]}]}\n");
+
+  auto connected = Connect(*p.current, "provider.a");
+  CHECK(connected.success());
+  CHECK(connected.error().empty());
+  CHECK(connected.provider_type().name() == "kubernetes");
+  REQUIRE(connected.supported_languages_size() == 1);
+  CHECK(connected.supported_languages(0) == common::LANG_PYTHON);
+  pb::HealthCheckResponse health;
+  REQUIRE(HealthCheck(*p.current, "provider.a", &health).ok());
+  CHECK(health.capacity().total().cpu() == 1000);
+  CHECK(health.capacity().available().cpu() == 1000);
+  CHECK(health.resource_tags().cpu());
+  CHECK_FALSE(health.resource_tags().gpu());
+  CHECK(health.supported_languages(0) == common::LANG_PYTHON);
+
+  auto request = DeployOf("comp.e2e", 250, "provider.a");
+  CHECK(Deploy(*p.current, request) == "");
+  json pod = PodOf(*c, ns, "comp.e2e");
+  CHECK(pod["metadata"]["labels"]["iarnet.provider_id"] == "provider.a");
+  const json& main = pod["spec"]["containers"][0];
+  CHECK(main["image"] == "iarnet/component:python_3.11-latest");
+  CHECK(main["resources"]["limits"]["cpu"] == "250m");
+  CHECK(main["resources"]["limits"]["memory"] == std::to_string(64 << 20));
+  CHECK(main["resources"]["requests"] == main["resources"]["limits"]);
+  std::map<std::string, std::string> env;
+  for (auto& e : main["env"]) env[e["name"]] = e["value"];
+  CHECK(env == std::map<std::string, std::string>{{"COMPONENT_ID", "comp.e2e"},
+                                                  {"LOGGER_ADDR", "host.internal:6001"},
+                                                  {"STORE_ADDR", "host.internal:6000"},
+                                                  {"ZMQ_ADDR", "tcp://host.internal:5555"}});
+  CHECK(pod["spec"]["hostAliases"][0]["ip"] == "10.9.8.7");
+  CHECK(pod["spec"]["hostAliases"][0]["hostnames"][0] == "host.internal");
+  CHECK(pod["spec"]["restartPolicy"] == "Never");
+
+  // The control plane refreshes capacity right after Deploy.
+  auto cap = Capacity(*p.current, "provider.a");
+  CHECK(cap.used().cpu() == 250);
+  CHECK(cap.available().cpu() == 750);
+  // The same Deploy again succeeds and charges once; another spec under the id does not.
+  CHECK(Deploy(*p.current, request) == "");
+  CHECK(Capacity(*p.current).used().cpu() == 250);
+  auto changed = request;
+  changed.mutable_resource_request()->set_cpu(300);
+  CHECK(Deploy(*p.current, changed).find("different spec") != std::string::npos);
+  RequireLedgerExact(*c, ns);
+
+  CHECK(Undeploy(*p.current, "comp.e2e", "provider.a") == "");
+  CHECK(Capacity(*p.current).used().cpu() == 0);
+  CHECK(WorkloadCount(*c, ns) == 0);
+  CHECK(Undeploy(*p.current, "comp.e2e") == "");      // idempotent
+  CHECK(Undeploy(*p.current, "comp.unknown") == "");  // unknown: success
+  RequireLedgerExact(*c, ns);
+}
+
+TEST_CASE(
+    "grpc: a second control plane is refused while one is connected and the timeout frees the "
+    "slot") {
+  auto c = AdminClient();
+  TestNamespace ns(*c, "grpc");
+  Provider p(ns, 1000, "provider: {health_check_timeout: 3s}\n");
+  REQUIRE(Connect(*p.current, "provider.a").success());
+  auto refused = Connect(*p.current, "provider.b");
+  CHECK_FALSE(refused.success());
+  CHECK(refused.error().find("provider.a") != std::string::npos);
+  pb::GetCapacityRequest r;
+  r.set_provider_id("provider.b");
+  pb::GetCapacityResponse resp;
+  auto s = p.current->Call("GetCapacity", r, &resp);
+  CHECK(s.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK(s.error_message().find("provider_id mismatch") != std::string::npos);
+  CHECK(Deploy(*p.current, DeployOf("comp.b", 10, "provider.b")).find("unauthorized") == 0);
+  CHECK(HealthCheck(*p.current, "provider.b").error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  // Health checks keep provider.a connected past the timeout...
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(HealthCheck(*p.current, "provider.a").ok());
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  CHECK_FALSE(Connect(*p.current, "provider.b").success());
+  // ...and silence frees the slot.
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  CHECK(Connect(*p.current, "provider.b").success());
+  CHECK(HealthCheck(*p.current, "provider.a").error_code() == grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_CASE("grpc: an operator restart between Connect and HealthCheck keeps the connection") {
+  auto c = AdminClient();
+  TestNamespace ns(*c, "grpc");
+  Provider p(ns, 1000);
+  REQUIRE(Connect(*p.current, "provider.a").success());
+  CHECK(Deploy(*p.current, DeployOf("comp.keep", 100, "provider.a")) == "");
+  p.Restart();
+  // The channel reconnects with backoff after the process died; the first calls may
+  // fail with UNAVAILABLE until it has. Any other failure is a lost connection.
+  pb::HealthCheckResponse health;
+  grpc::Status status;
+  REQUIRE(Eventually(
+      [&] {
+        status = HealthCheck(*p.current, "provider.a", &health);
+        return status.error_code() != grpc::StatusCode::UNAVAILABLE;
+      },
+      std::chrono::seconds(20)));
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  CHECK(health.capacity().used().cpu() == 100);
+  CHECK_FALSE(Connect(*p.current, "provider.b").success());
+  auto cp = c->Get(kProviders, ns, "iarnet-provider")["status"]["controlPlane"];
+  CHECK(cp["providerId"] == "provider.a");
+  RequireLedgerExact(*c, ns);
+}
+
+TEST_CASE("grpc: the older service name serves all its RPCs") {
+  auto c = AdminClient();
+  TestNamespace ns(*c, "grpc");
+  Provider p(ns, 1000);
+  auto& old = *p.older;
+  REQUIRE(Connect(old, "provider.old").success());
+  REQUIRE(HealthCheck(old, "provider.old").ok());
+  // An older control plane sends an image and no language.
+  auto request = DeployOf("comp.old", 200);
+  request.clear_language();
+  request.set_image("iarnet/component:python_3.11-latest");
+  CHECK(Deploy(old, request) == "");
+  CHECK(Capacity(old).used().cpu() == 200);
+  pb::GetAvailableRequest ar;
+  pb::GetAvailableResponse available;
+  REQUIRE(old.Call("GetAvailable", ar, &available).ok());
+  CHECK(available.available().cpu() == 800);
+  pb::GetRealTimeUsageRequest ur;
+  pb::GetRealTimeUsageResponse usage;
+  CHECK(Eventually(
+      [&] { return old.Call("GetRealTimeUsage", ur, &usage).ok() && usage.usage().cpu() == 200; }));
+  // The older service has no Undeploy.
+  pb::UndeployRequest undeploy;
+  pb::UndeployResponse undeployed;
+  CHECK(old.Call("Undeploy", undeploy, &undeployed).error_code() ==
+        grpc::StatusCode::UNIMPLEMENTED);
+  pb::DisconnectRequest dr;
+  dr.set_provider_id("provider.old");
+  pb::DisconnectResponse disconnected;
+  CHECK(old.Call("Disconnect", dr, &disconnected).ok());
+  CHECK(Connect(*p.current, "provider.new").success());  // the slot is free
+}
+
+TEST_CASE("grpc: 100 concurrent Deploys never over-admit") {
+  auto c = AdminClient();
+  TestNamespace ns(*c, "grpc");
+  Provider p(ns, 1000);  // room for 50 of 20m
+  std::atomic<int> ok{0}, full{0}, other{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 10; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = t; i < 100; i += 10) {
+        pb::DeployResponse resp;
+        auto s = p.current->Call("Deploy", DeployOf("comp.c" + std::to_string(i), 20), &resp);
+        if (s.ok() && resp.error().empty())
+          ++ok;
+        else if (s.ok() && resp.error().find("insufficient capacity") != std::string::npos)
+          ++full;
+        else
+          ++other;
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  CHECK(ok == 50);
+  CHECK(full == 50);
+  CHECK(other == 0);
+  CHECK(Capacity(*p.current).used().cpu() == 1000);
+  // Rejected requests leave no workload behind.
+  CHECK(Eventually([&] { return WorkloadCount(*c, ns) == 50; }));
+  CHECK(Eventually([&] { return Violations(*c, ns, {1000, 4LL << 30, 2}).empty(); }));
+}
+
+TEST_CASE("grpc: malformed requests get clear errors and leave nothing behind") {
+  auto c = AdminClient();
+  TestNamespace ns(*c, "grpc");
+  Provider p(ns, 1000);
+  auto& api = *p.current;
+  pb::DeployRequest empty;
+  CHECK(Deploy(api, empty) == "invalid Deploy: instance_id is required");
+  auto no_resources = DeployOf("comp.m1", 1);
+  no_resources.clear_resource_request();  // crashed the reference provider
+  CHECK(Deploy(api, no_resources) == "invalid Deploy: resource_request is required");
+  auto negative = DeployOf("comp.m2", -5);
+  CHECK(Deploy(api, negative).find("must not be negative") != std::string::npos);
+  auto go = DeployOf("comp.m3", 1);
+  go.set_language(common::LANG_GO);
+  CHECK(Deploy(api, go).find("unsupported language") != std::string::npos);
+  auto bad_env = DeployOf("comp.m4", 1);
+  (*bad_env.mutable_env_vars())["NOT VALID"] = "x";
+  CHECK(Deploy(api, bad_env).find("env var name") != std::string::npos);
+  auto too_long = DeployOf(std::string(300, 'x'), 1);
+  CHECK(Deploy(api, too_long).find("at most 253") != std::string::npos);
+  auto huge = DeployOf("comp.m5", 1LL << 50);
+  CHECK(Deploy(api, huge).find("insufficient capacity") != std::string::npos);
+  std::string reply;
+  auto garbage = api.CallRaw("Deploy", std::string("\xff\xff\xff\xff", 4), &reply);
+  CHECK(garbage.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(garbage.error_message().find("DeployRequest") != std::string::npos);
+  CHECK(HealthCheck(api, "").error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_FALSE(Connect(api, "").success());
+  CHECK(Undeploy(api, "") == "invalid Undeploy: instance_id is required");
+  CHECK(Eventually([&] { return WorkloadCount(*c, ns) == 0; }));
+  // Still serving after all of it.
+  CHECK(Deploy(api, DeployOf("comp.fine", 10)) == "");
+  RequireLedgerExact(*c, ns);
+}
+
+TEST_CASE("grpc: the REST gateway and the CLI each do a Deploy and Undeploy round trip") {
+  auto c = AdminClient();
+  TestNamespace ns(*c, "rest");
+  Provider p(ns, 1000);
+  std::string base = "http://127.0.0.1:" + std::to_string(p.http_port);
+  CHECK(Capture("curl -sf " + base + "/healthz") == "ok");
+  CHECK(Capture("curl -sf " + base + "/readyz") == "ok");
+  json deployed = json::parse(Capture(
+      "curl -sf -X POST " + base +
+      "/v1/Deploy -d '{\"instanceId\": \"comp.rest\", "
+      "\"language\": \"LANG_PYTHON\", \"resourceRequest\": {\"cpu\": 300, \"memory\": 1048576}}'"));
+  CHECK(deployed["error"] == "");
+  json cap = json::parse(Capture("curl -sf -X POST " + base + "/v1/GetCapacity -d '{}'"));
+  CHECK(cap["capacity"]["used"]["cpu"] == "300");  // int64 is a string in the JSON mapping
+  json usage = json::parse(Capture("curl -sf " + base + "/v1/usage"));
+  CHECK(usage["source"] == "requests");
+  CHECK(Eventually([&] {
+    return json::parse(Capture("curl -sf " + base + "/v1/usage"))["total"]["cpu"] == 300;
+  }));
+  CHECK(json::parse(Capture("curl -sf -X POST " + base +
+                            "/v1/Undeploy -d '{\"instanceId\": \"comp.rest\"}'"))["error"] == "");
+  // Bad JSON is a 400 with the reason; an unknown path a 404.
+  CHECK(Capture("curl -s -o /dev/null -w '%{http_code}' -X POST " + base +
+                "/v1/Deploy -d '{nope'") == "400");
+  CHECK(Capture("curl -s -o /dev/null -w '%{http_code}' " + base + "/v1/Nothing") == "404");
+  std::string metrics = Capture("curl -sf " + base + "/metrics");
+  CHECK(metrics.find("iarnet_deploys_total{result=\"success\"} 1") != std::string::npos);
+  CHECK(metrics.find("iarnet_ledger_total{resource=\"cpu\"} 1000") != std::string::npos);
+  CHECK(metrics.find("controller_runtime_reconcile_total{controller=\"iarnetworkload\"") !=
+        std::string::npos);
+  CHECK(metrics.find("workqueue_depth{name=\"iarnetworkload\"}") != std::string::npos);
+
+  std::string cli =
+      std::string(IARNET_CLI_BINARY) + " --address 127.0.0.1:" + std::to_string(p.port);
+  CHECK(Shell(cli + " connect provider.cli >/dev/null") == 0);
+  CHECK(Shell(cli + " deploy comp.cli --language python --cpu 400 --memory 1Mi "
+                    "--env COMPONENT_ID=comp.cli --provider-id provider.cli >/dev/null") == 0);
+  CHECK(json::parse(Capture(cli + " capacity"))["capacity"]["used"]["cpu"] == "400");
+  CHECK(
+      Shell(cli + " deploy comp.cli2 --language python --cpu 5000 --memory 1Mi >/dev/null 2>&1") ==
+      1);  // insufficient capacity: the error field makes the exit status 1
+  CHECK(Shell(cli + " undeploy comp.cli >/dev/null") == 0);
+  CHECK(json::parse(Capture(cli + " capacity"))["capacity"]["used"]["cpu"] == "0");
+  CHECK(Shell(cli + " --older undeploy comp.cli >/dev/null 2>&1") ==
+        1);  // not in the older service
+  RequireLedgerExact(*c, ns);
+}
+
+namespace {
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A CA, a server certificate for "iarnet-provider" and a client certificate, in `dir`.
+void MakeCertificates(const std::string& dir) {
+  std::string script =
+      "set -e; cd " + dir +
+      "; openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -subj /CN=test-ca "
+      "-days 1 2>/dev/null"
+      "; echo subjectAltName=DNS:iarnet-provider > san.ext"
+      "; for who in server client; do"
+      "  openssl req -newkey rsa:2048 -nodes -keyout $who.key -out $who.csr -subj /CN=$who "
+      "2>/dev/null;"
+      "  openssl x509 -req -in $who.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out $who.crt "
+      "-days 1 -extfile san.ext 2>/dev/null; done";
+  REQUIRE(Shell(script) == 0);
+}
+
+std::shared_ptr<grpc::Channel> TlsChannel(int port, const std::string& dir, bool client_cert) {
+  grpc::SslCredentialsOptions o;
+  o.pem_root_certs = Slurp(dir + "/ca.crt");
+  if (client_cert) {
+    o.pem_private_key = Slurp(dir + "/client.key");
+    o.pem_cert_chain = Slurp(dir + "/client.crt");
+  }
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("iarnet-provider");
+  return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port), grpc::SslCredentials(o),
+                                   args);
+}
+
+}  // namespace
+
+TEST_CASE("grpc: mutual TLS admits a client with a certificate of the CA and no other") {
+  auto c = AdminClient();
+  TestNamespace ns(*c, "tls");
+  std::string dir = Capture("mktemp -d");
+  MakeCertificates(dir);
+  int port = FreePort();
+  std::string yaml = "server: {port: " + std::to_string(port) +
+                     ", http_port: 0, tls: {cert_file: " + dir + "/server.crt, key_file: " + dir +
+                     "/server.key, client_ca_file: " + dir +
+                     "/ca.crt}}\nkubernetes: {namespace: " + std::string(ns) + "}\n";
+  ProviderProcess process(yaml, "/tmp/iarnet-" + std::string(ns) + ".log");
+  process.Start();
+  REQUIRE(process.WaitForLog("(TLS)"));
+  iarnet::ProviderClient with_cert(TlsChannel(port, dir, true), "resource.provider.Service");
+  iarnet::ProviderClient without_cert(TlsChannel(port, dir, false), "resource.provider.Service");
+  iarnet::ProviderClient plain(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()),
+      "resource.provider.Service");
+  pb::GetCapacityRequest r;
+  pb::GetCapacityResponse resp;
+  grpc::Status ok = with_cert.Call("GetCapacity", r, &resp, std::chrono::seconds(5));
+  INFO(ok.error_message());
+  CHECK(ok.ok());
+  CHECK(resp.capacity().total().cpu() == 8000);
+  CHECK(without_cert.Call("GetCapacity", r, &resp, std::chrono::seconds(5)).error_code() ==
+        grpc::StatusCode::UNAVAILABLE);
+  CHECK(plain.Call("GetCapacity", r, &resp, std::chrono::seconds(5)).error_code() ==
+        grpc::StatusCode::UNAVAILABLE);
+  Shell("rm -rf " + dir);
+}
+
+TEST_CASE("grpc: SIGTERM drains a Deploy in flight before the process exits") {
+  auto c = AdminClient();
+  TestNamespace ns(*c, "drain");
+  // A Lease held by a replica that does not exist: this provider follows and never
+  // reconciles, so a Deploy waits its whole timeout for a verdict.
+  json lease = {{"apiVersion", "coordination.k8s.io/v1"},
+                {"kind", "Lease"},
+                {"metadata", {{"name", "iarnet-k8s-provider"}}},
+                {"spec",
+                 {{"holderIdentity", "elsewhere"},
+                  {"leaseDurationSeconds", 3600},
+                  {"renewTime", kube::FormatMicroTime(std::chrono::system_clock::now())}}}};
+  c->Create(kube::resources::kLeases, ns, lease);
+  Provider p(ns, 1000,
+             "provider: {deploy_timeout: 3s}\n"
+             "leader_election: {enabled: true}\n");
+  std::string error;
+  grpc::Status status;
+  std::thread call([&] {
+    pb::DeployResponse resp;
+    status = p.current->Call("Deploy", DeployOf("comp.drain", 10), &resp);
+    error = resp.error();
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  int wait_status = p.process->Kill(SIGTERM);  // returns once the process has exited
+  call.join();
+  CHECK(WIFEXITED(wait_status));
+  CHECK(WEXITSTATUS(wait_status) == 0);
+  INFO(status.error_message());
+  REQUIRE(status.ok());  // answered, not cut off
+  CHECK(error.find("was not running within 3000 ms") != std::string::npos);
+  // The timed-out request left no workload behind.
+  CHECK(Eventually([&] { return WorkloadCount(*c, ns) == 0; }));
+}

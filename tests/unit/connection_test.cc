@@ -1,0 +1,90 @@
+#include "connection.h"
+
+#include <catch2/catch.hpp>
+
+#include "kube/time_format.h"
+
+using namespace iarnet;
+using namespace std::chrono_literals;
+using Code = ConnectionOutcome::Code;
+
+namespace {
+const SystemTime kT0 = std::chrono::sys_days{std::chrono::year{2026} / 11 / 30} + 12h;
+ConnectionPolicy Policy() { return {90s, 10s}; }
+ControlPlane At(const std::string& id, SystemTime t) {
+  return {id, kube::FormatTime(t), kube::FormatTime(t)};
+}
+}  // namespace
+
+TEST_CASE("connection: one control plane at a time and the same id reconnects") {
+  auto first = DecideConnect({}, "provider.a", kT0, Policy());
+  REQUIRE(first.ok);
+  REQUIRE(first.write);
+  CHECK(first.write->provider_id == "provider.a");
+  ControlPlane cp = *first.write;
+  auto other = DecideConnect(cp, "provider.b", kT0 + 5s, Policy());
+  CHECK_FALSE(other.ok);
+  CHECK(other.code == Code::kPermissionDenied);
+  CHECK(other.error.find("provider.a") != std::string::npos);
+  CHECK_FALSE(other.write);
+  CHECK(DecideConnect(cp, "provider.a", kT0 + 5s, Policy()).ok);
+  CHECK(DecideConnect(cp, "", kT0, Policy()).code == Code::kInvalidArgument);
+}
+
+TEST_CASE("connection: a silent control plane is forgotten after the timeout") {
+  ControlPlane cp = At("provider.a", kT0);
+  CHECK(ConnectedId(cp, kT0 + 90s, Policy()) == "provider.a");
+  CHECK(ConnectedId(cp, kT0 + 91s, Policy()).empty());
+  auto taken = DecideConnect(cp, "provider.b", kT0 + 91s, Policy());
+  CHECK(taken.ok);
+  CHECK(taken.write->provider_id == "provider.b");
+  // The old one's health check is refused now.
+  ControlPlane now_b = *taken.write;
+  auto refused = DecideHealthCheck(now_b, "provider.a", kT0 + 92s, Policy());
+  CHECK_FALSE(refused.ok);
+  CHECK(refused.code == Code::kPermissionDenied);
+  CHECK(refused.error.rfind("unauthorized: provider_id mismatch", 0) == 0);
+}
+
+TEST_CASE("connection: health checks write at most once per interval") {
+  ControlPlane cp = At("provider.a", kT0);
+  auto soon = DecideHealthCheck(cp, "provider.a", kT0 + 3s, Policy());
+  CHECK(soon.ok);
+  CHECK_FALSE(soon.write);
+  auto later = DecideHealthCheck(cp, "provider.a", kT0 + 10s, Policy());
+  CHECK(later.ok);
+  REQUIRE(later.write);
+  CHECK(later.write->last_health_check == kube::FormatTime(kT0 + 10s));
+  CHECK(later.write->connected_at == cp.connected_at);
+  // A free slot is taken by the health check of a control plane that thinks it is
+  // connected (after a provider outage longer than the timeout, say).
+  auto free = DecideHealthCheck({}, "provider.c", kT0, Policy());
+  CHECK(free.ok);
+  REQUIRE(free.write);
+  CHECK(free.write->provider_id == "provider.c");
+}
+
+TEST_CASE("connection: disconnect is idempotent and only the connected id frees the slot") {
+  ControlPlane cp = At("provider.a", kT0);
+  CHECK_FALSE(DecideDisconnect(cp, "provider.b", kT0, Policy()).ok);
+  auto bye = DecideDisconnect(cp, "provider.a", kT0, Policy());
+  CHECK(bye.ok);
+  REQUIRE(bye.write);
+  CHECK(bye.write->provider_id.empty());
+  auto again = DecideDisconnect({}, "provider.a", kT0, Policy());
+  CHECK(again.ok);
+  CHECK_FALSE(again.write);
+}
+
+TEST_CASE("connection: other calls are refused only for a different connected id") {
+  ControlPlane cp = At("provider.a", kT0);
+  CHECK(Authorize(cp, "provider.a", kT0, Policy()).ok);
+  CHECK(Authorize(cp, "", kT0, Policy()).ok);
+  CHECK(Authorize({}, "provider.z", kT0, Policy()).ok);  // before Connect
+  auto no = Authorize(cp, "provider.b", kT0, Policy());
+  CHECK_FALSE(no.ok);
+  CHECK(no.error ==
+        "unauthorized: provider_id mismatch: connected to \"provider.a\", request from "
+        "\"provider.b\"");
+  CHECK(Authorize(cp, "provider.b", kT0 + 100s, Policy()).ok);  // expired
+}
