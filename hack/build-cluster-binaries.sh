@@ -70,3 +70,7 @@ build_module etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" "$ETCD_BIN" "-s -w" 
   etcd=go.etcd.io/etcd/server/v3
 build_module kwok sigs.k8s.io/kwok "$KWOK_VERSION" "$KWOK_BIN" "-s -w" \
   kwok=sigs.k8s.io/kwok/cmd/kwok
+# Helm, to install and test the chart (charts/iarnet-k8s-provider).
+build_module helm helm.sh/helm/v3 "$HELM_VERSION" "$HELM_BIN" \
+  "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+  helm=helm.sh/helm/v3/cmd/helm

@@ -335,7 +335,7 @@ cmd_status() {
 cmd_env() {
   echo "export KUBECONFIG=$dir/admin.kubeconfig"
   echo "export IARNET_CLUSTER_DIR=$dir IARNET_ETCD_PORT=$IARNET_ETCD_PORT IARNET_APISERVER_PORT=$IARNET_APISERVER_PORT"
-  echo "export PATH=$KUBE_BIN:\$PATH"
+  echo "export PATH=$KUBE_BIN:$HELM_BIN:\$PATH"
 }
 
 case "${1:-}" in

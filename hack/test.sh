@@ -27,6 +27,16 @@ trap '"$here/local-cluster.sh" down' EXIT
 eval "$("$here/local-cluster.sh" env)"
 phase "local cluster up" $((SECONDS - t))
 
+# The chart installed cluster-wide, and the provider processes of the tests run with its
+# ServiceAccount's token: the end-to-end suite proves the chart's RBAC is enough.
+t=$SECONDS
+kubectl create namespace iarnet-system >/dev/null
+helm install iarnet-k8s-provider "$here/../charts/iarnet-k8s-provider" -n iarnet-system \
+  --set rbac.clusterWide=true >/dev/null
+export IARNET_PROVIDER_KUBECONFIG="$IARNET_CLUSTER_DIR/provider-sa.kubeconfig"
+"$here/sa-kubeconfig.sh" iarnet-system iarnet-k8s-provider "$IARNET_PROVIDER_KUBECONFIG" 3h
+phase "chart installed (RBAC for tests)" $((SECONDS - t))
+
 t=$SECONDS
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

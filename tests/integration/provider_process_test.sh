@@ -19,7 +19,8 @@ resource_tags: [cpu, memory]
 YAML
 pid=
 start_provider() {
-  "$bin" --config "$work/config.yaml" --kubeconfig "$KUBECONFIG" >>"$work/provider.log" 2>&1 &
+  "$bin" --config "$work/config.yaml" --kubeconfig "${IARNET_PROVIDER_KUBECONFIG:-$KUBECONFIG}" \
+    >>"$work/provider.log" 2>&1 &
   pid=$!
   eventually 60 "provider serving" grep -q "gRPC on" "$work/provider.log"
 }

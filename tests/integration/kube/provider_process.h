@@ -15,7 +15,8 @@ int FreePort();
 class ProviderProcess {
  public:
   // `config_yaml` is written to a file of its own; the log goes to `log_path`.
-  // `--kubeconfig $KUBECONFIG` is added, so the provider talks to the test cluster.
+  // `--kubeconfig` is added: $IARNET_PROVIDER_KUBECONFIG (the chart's ServiceAccount,
+  // as `make test` sets it) or else $KUBECONFIG.
   ProviderProcess(std::string config_yaml, std::string log_path);
   ~ProviderProcess();  // SIGKILLs a process still running
 

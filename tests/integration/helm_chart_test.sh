@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# The Helm chart as a cluster admin meets it: lint, render (default and non-default
+# values) and server-side dry-run, install, the provider running with the chart's
+# ServiceAccount (and only that) registered and answering, RBAC that refuses what it
+# must, the seed's operational kubectl commands, and uninstall leaving only the CRDs.
+source "$(dirname "$0")/lib.sh"
+make_test_namespace
+chart="$IARNET_SOURCE_DIR/charts/iarnet-k8s-provider"
+bin="$IARNET_BUILD_DIR/grpc-gateway/iarnet-k8s-provider"
+cli_bin="$IARNET_BUILD_DIR/grpc-gateway/iarnet-cli"
+k() { kubectl -n "$ns" "$@"; }
+work=$(mktemp -d)
+pid=
+cleanup() {
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  [ "$failures" != 0 ] && [ -f "$work/provider.log" ] && tail -30 "$work/provider.log" >&2
+  helm uninstall iarnet -n "$ns" >/dev/null 2>&1 || true
+  rm -rf "$work"
+  kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+# Lint and render.
+helm lint --strict "$chart" >"$work/lint" 2>&1 && pass "helm lint --strict" || { fail "helm lint"; cat "$work/lint" >&2; }
+cat >"$work/values.yaml" <<YAML
+replicaCount: 2
+rbac: {clusterWide: true}
+image: {repository: registry.example/iarnet, tag: "9.9.9"}
+provider:
+  name: edge
+  capacity: {cpu: 16000, memory: 34359738368, gpu: 2}
+  resourceTags: [cpu, gpu, memory, camera]
+  languages: {python: reg/py:3.11, go: reg/go:1.22}
+  hostAliases: [{ip: 10.0.0.9, hostnames: [host.internal]}]
+  healthCheckTimeout: 2m
+YAML
+helm lint --strict "$chart" -f "$work/values.yaml" >/dev/null 2>&1 && pass "helm lint with non-default values" || fail "helm lint with non-default values"
+printf 'replicaCount: 0\n' >"$work/bad.yaml"
+if out=$(helm lint "$chart" -f "$work/bad.yaml" 2>&1); then
+  fail "the values schema accepted replicaCount 0"
+else
+  grep -q replicaCount <<<"$out" && pass "the values schema refuses replicaCount 0, naming it" \
+    || fail "the schema error does not name replicaCount: $out"
+fi
+
+helm template iarnet "$chart" -n "$ns" >"$work/default.yaml"
+kubectl apply --dry-run=server -n "$ns" -f "$work/default.yaml" >/dev/null 2>&1 \
+  && pass "default render passes a server-side dry run" || fail "default render: dry run"
+expect_eq "default: a namespaced Role" "$(grep -c '^kind: Role$' "$work/default.yaml")" 1
+expect_eq "default: no ClusterRole" "$(grep -c '^kind: ClusterRole$' "$work/default.yaml")" 0
+expect_eq "default: no PodDisruptionBudget" "$(grep -c '^kind: PodDisruptionBudget$' "$work/default.yaml")" 0
+expect_eq "default: no leader election" "$(grep -c 'enabled: false' "$work/default.yaml")" 1
+helm template iarnet "$chart" -n "$ns" -f "$work/values.yaml" >"$work/custom.yaml"
+kubectl apply --dry-run=server -n "$ns" -f "$work/custom.yaml" >/dev/null 2>&1 \
+  && pass "non-default render passes a server-side dry run" || fail "non-default render: dry run"
+expect_eq "clusterWide: a ClusterRole" "$(grep -c '^kind: ClusterRole$' "$work/custom.yaml")" 1
+expect_eq "two replicas: a PodDisruptionBudget" "$(grep -c '^kind: PodDisruptionBudget$' "$work/custom.yaml")" 1
+expect_eq "two replicas: leader election" "$(grep -c 'enabled: true' "$work/custom.yaml")" 1
+expect_eq "the image from values" "$(grep -c 'image: "registry.example/iarnet:9.9.9"' "$work/custom.yaml")" 1
+for want in 'readOnlyRootFilesystem: true' 'runAsNonRoot: true' 'drop: \[ALL\]' 'path: /healthz' 'path: /readyz'; do
+  grep -q "$want" "$work/default.yaml" && pass "the Deployment has $want" || fail "the Deployment lacks $want"
+done
+
+# Install (namespaced RBAC), then run the provider outside the cluster with the chart's
+# ServiceAccount token: it must find what it needs and nothing more.
+helm install iarnet "$chart" -n "$ns" --set provider.capacity.cpu=3000 >/dev/null \
+  && pass "helm install" || fail "helm install"
+expect_eq "the chart's IarnetProvider" "$(k get iarnetproviders iarnet-provider -o jsonpath='{.spec.capacity.cpu}')" 3000
+sa=iarnet-iarnet-k8s-provider
+"$IARNET_SOURCE_DIR/hack/sa-kubeconfig.sh" "$ns" "$sa" "$work/sa.kubeconfig"
+port=$(shuf -i 40000-49999 -n 1)
+cat >"$work/config.yaml" <<YAML
+server: {port: $port, http_port: 0}
+kubernetes: {namespace: $ns}
+resource: {cpu: 1000, memory: 1Gi}
+YAML
+"$bin" --config "$work/config.yaml" --kubeconfig "$work/sa.kubeconfig" >"$work/provider.log" 2>&1 &
+pid=$!
+eventually 60 "the provider runs with the chart's ServiceAccount" grep -q "gRPC on" "$work/provider.log"
+cli() { "$cli_bin" --address "127.0.0.1:$port" "$@"; }
+expect_eq "registered: capacity from the chart's IarnetProvider" \
+  "$(cli capacity | sed -n '/"total"/,/}/s/.*"cpu": "\([0-9]*\)".*/\1/p')" 3000
+cli connect provider.helm >/dev/null && pass "Connect" || fail "Connect"
+cli deploy comp.one --language python --cpu 500 --memory 1Mi --provider-id provider.helm >/dev/null \
+  && pass "Deploy comp.one" || fail "Deploy comp.one"
+cli deploy comp.two --language python --cpu 500 --memory 1Mi --provider-id provider.helm >/dev/null \
+  && pass "Deploy comp.two" || fail "Deploy comp.two"
+
+# RBAC: what the ServiceAccount must not do.
+as="--as=system:serviceaccount:$ns:$sa"
+can() { kubectl auth can-i "$as" "$@" 2>/dev/null || true; }
+expect_eq "cannot read Secrets" "$(can get secrets -n "$ns")" no
+expect_eq "cannot list Secrets" "$(can list secrets -n "$ns")" no
+expect_eq "cannot create Pods in another namespace" "$(can create pods -n default)" no
+expect_eq "cannot delete Pods in another namespace" "$(can delete pods -n kube-system)" no
+expect_eq "cannot change its Role" "$(can update roles -n "$ns")" no
+expect_eq "cannot bind roles" "$(can create rolebindings -n "$ns")" no
+expect_eq "cannot escalate" "$(can escalate roles -n "$ns")" no
+expect_eq "cannot touch ClusterRoles" "$(can update clusterroles)" no
+expect_eq "cannot change IarnetWorkload specs" "$(can update iarnetworkloads -n "$ns")" no
+expect_eq "can create Pods in its namespace" "$(can create pods -n "$ns")" yes
+
+# The seed's operational commands.
+expect_eq "kubectl get pods -l iarnet.managed=true" "$(k get pods -l iarnet.managed=true --no-headers | wc -l | tr -d ' ')" 2
+expect_eq "kubectl get pods -l iarnet.provider_id=provider.helm" \
+  "$(k get pods -l iarnet.provider_id=provider.helm --no-headers | wc -l | tr -d ' ')" 2
+k delete pods -l iarnet.managed=true --wait=false >/dev/null
+eventually 30 "deleting the Pods ends their workloads" \
+  bash -c "[ \"\$(kubectl -n $ns get iw -o jsonpath='{.items[*].status.reason}')\" = 'PodDeleted PodDeleted' ]"
+eventually 30 "and releases their capacity" \
+  bash -c "[ \"\$(kubectl -n $ns get iarnetproviders iarnet-provider -o jsonpath='{.status.ledger.used.cpu}')\" = 0 ]"
+cli undeploy comp.one >/dev/null && cli undeploy comp.two >/dev/null && pass "Undeploy" || fail "Undeploy"
+expect_eq "no workloads left" "$(k get iw --no-headers 2>/dev/null | wc -l | tr -d ' ')" 0
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+pid=
+
+# Uninstall: nothing of the release is left but the CRDs (Helm's convention).
+helm uninstall iarnet -n "$ns" >/dev/null && pass "helm uninstall" || fail "helm uninstall"
+left=$(kubectl get deploy,svc,cm,sa,role,rolebinding,pdb,iarnetproviders -n "$ns" \
+  -l app.kubernetes.io/instance=iarnet --no-headers 2>/dev/null | wc -l | tr -d ' ')
+expect_eq "nothing of the release is left" "$left" 0
+expect_eq "the CRDs stay" "$(kubectl get crd iarnetworkloads.iarnet.io iarnetproviders.iarnet.io --no-headers | wc -l | tr -d ' ')" 2
+finish
