@@ -96,7 +96,32 @@ void WorkloadController::StartReconciling() {
   // The queue already holds every workload (the informers' initial adds).
   WriteProviderStatus();
   running_ = true;
+  ledger_writer_ = std::thread([this] { WriteLedgerLoop(); });
   for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { Work(); });
+}
+
+void WorkloadController::LedgerChanged() {
+  {
+    std::lock_guard<std::mutex> lock(ledger_mu_);
+    ledger_dirty_ = true;
+  }
+  ledger_cv_.notify_one();
+}
+
+void WorkloadController::WriteLedgerLoop() {
+  // One write per burst of changes, at most one per interval: a storm of admissions
+  // costs a few ledger writes, not one each. Stop writes what is still pending.
+  const auto interval = std::chrono::milliseconds(100);
+  std::unique_lock<std::mutex> lock(ledger_mu_);
+  while (true) {
+    ledger_cv_.wait(lock, [this] { return ledger_dirty_ || ledger_stopping_; });
+    if (!ledger_dirty_ && ledger_stopping_) return;
+    ledger_dirty_ = false;
+    lock.unlock();
+    WriteProviderStatus();
+    lock.lock();
+    if (!ledger_stopping_) ledger_cv_.wait_for(lock, interval, [this] { return ledger_stopping_; });
+  }
 }
 
 void WorkloadController::Stop() {
@@ -106,6 +131,12 @@ void WorkloadController::Stop() {
     if (w.joinable()) w.join();
   }
   workers_.clear();
+  {
+    std::lock_guard<std::mutex> lock(ledger_mu_);
+    ledger_stopping_ = true;
+  }
+  ledger_cv_.notify_one();
+  if (ledger_writer_.joinable()) ledger_writer_.join();
   for (auto* inf : {workloads_.get(), pods_.get(), providers_.get()}) {
     if (inf) inf->Stop();
   }
@@ -224,19 +255,14 @@ void WorkloadController::Work() {
 }
 
 void WorkloadController::Reconcile(const std::string& key) {
-  auto raw = workloads_->Get(key);
-  if (!raw) {
+  auto cached = workloads_->Get(key);
+  if (!cached) {
     std::lock_guard<std::mutex> lock(mu_);
     overlay_.erase(key);
     return;
   }
-  Workload w = WorkloadFromJson(*raw);
-  // A workload without a charge may be admitted now: from reading the ledger to
-  // recording the charge no other admission may run. Charged ones only release (which
-  // can only make a concurrent admission more cautious), so they need no lock.
-  std::unique_lock<std::mutex> admission(admission_mu_, std::defer_lock);
-  if (!w.status.admission) admission.lock();
-  ProviderSpec provider = CurrentProviderSpec();
+  kube::json raw = *cached;
+  Workload w = WorkloadFromJson(raw);
   PodObservation pod;
   if (auto p = pods_->Get(w.metadata.namespace_, w.metadata.name)) {
     pod = ObservePod(*p, w.metadata.uid);
@@ -249,17 +275,35 @@ void WorkloadController::Reconcile(const std::string& key) {
       if (!e.IsNotFound()) throw;
     }
   }
-  Ledger ledger;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ledger = LedgerLocked(provider);
+  // A new workload goes finalizer -> admission -> Pod. Each step is planned from the
+  // object our previous write returned, so the steps follow each other at once instead
+  // of waiting for the watch to bring each write back (at most three steps).
+  for (int step = 0; step < 3; ++step) {
+    // A workload that may be admitted now holds the admission lock from reading the
+    // ledger to recording its charge. Others only release (which can only make a
+    // concurrent admission more cautious) or add the finalizer, and need no lock.
+    bool may_admit = !w.status.admission && !w.metadata.deleting &&
+                     std::find(w.metadata.finalizers.begin(), w.metadata.finalizers.end(),
+                               kReleaseFinalizer) != w.metadata.finalizers.end();
+    std::unique_lock<std::mutex> admission(admission_mu_, std::defer_lock);
+    if (may_admit) admission.lock();
+    ProviderSpec provider = CurrentProviderSpec();
+    Ledger ledger;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ledger = LedgerLocked(provider);
+    }
+    WorkloadPlan plan = Plan({w, pod, provider, ledger, options_.provider_name, Now()});
+    auto next = Carry(key, raw, w, plan);
+    if (!next) return;
+    raw = std::move(*next);
+    w = WorkloadFromJson(raw);
   }
-  WorkloadPlan plan = Plan({w, pod, provider, ledger, options_.provider_name, Now()});
-  Carry(key, *raw, w, plan);
 }
 
-void WorkloadController::Carry(const std::string& key, const kube::json& raw, const Workload& w,
-                               const WorkloadPlan& plan) {
+std::optional<kube::json> WorkloadController::Carry(const std::string& key, const kube::json& raw,
+                                                    const Workload& w, const WorkloadPlan& plan) {
+  std::optional<kube::json> next;  // the object after a step another step follows
   const std::string& ns = w.metadata.namespace_;
   const std::string& name = w.metadata.name;
   if (plan.add_finalizer || plan.remove_finalizer) {
@@ -274,9 +318,10 @@ void WorkloadController::Carry(const std::string& key, const kube::json& raw, co
           {"value", w.metadata.resource_version}},
          {{"op", "add"}, {"path", "/metadata/finalizers"}, {"value", finalizers}}});
     try {
-      client_.Patch(kWorkloads, ns, name, kube::PatchType::kJson, ops);
+      kube::json answer = client_.Patch(kWorkloads, ns, name, kube::PatchType::kJson, ops);
+      if (plan.add_finalizer) next = std::move(answer);  // next: admission
     } catch (const kube::Error& e) {
-      if (e.IsNotFound()) return;
+      if (e.IsNotFound()) return std::nullopt;
       throw;
     }
   }
@@ -315,10 +360,11 @@ void WorkloadController::Carry(const std::string& key, const kube::json& raw, co
                            ? std::optional<Resources>(plan.status->admission->charged)
                            : std::nullopt};
     }
-    if (charge_changed && !plan.status->admission) EnqueueRejected();    // capacity came back
-    if (plan.status->admission && !w.status.admission) queue_.Add(key);  // next: the Pod
+    if (charge_changed && !plan.status->admission) EnqueueRejected();  // capacity came back
+    if (plan.status->admission && !w.status.admission) next = std::move(answer);  // next: the Pod
   }
   for (const auto& e : plan.events) events_->Record(raw, e.type, e.reason, e.message);
+  return next;
 }
 
 }  // namespace iarnet

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -77,8 +78,11 @@ class WorkloadController {
  private:
   void Work();
   void Reconcile(const std::string& key);
-  void Carry(const std::string& key, const kube::json& raw, const Workload& w,
-             const struct WorkloadPlan& plan);
+  // Carries the plan out; returns the written object when another step follows at once.
+  std::optional<kube::json> Carry(const std::string& key, const kube::json& raw, const Workload& w,
+                                  const struct WorkloadPlan& plan);
+  void LedgerChanged();  // wakes the ledger writer
+  void WriteLedgerLoop();
   Ledger LedgerLocked(const ProviderSpec& spec);
   void WriteProviderStatus();
 
@@ -93,6 +97,10 @@ class WorkloadController {
   std::vector<std::thread> workers_;
   std::mutex admission_mu_;     // held from reading the ledger to recording a new charge
   std::mutex status_write_mu_;  // one ledger write at a time, so a stale one never lands last
+  std::thread ledger_writer_;
+  std::mutex ledger_mu_;
+  std::condition_variable ledger_cv_;
+  bool ledger_dirty_ = false, ledger_stopping_ = false;
   std::atomic<bool> running_{false};
   bool caches_started_ = false;
 
