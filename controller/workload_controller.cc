@@ -100,6 +100,12 @@ void WorkloadController::StartReconciling() {
   for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { Work(); });
 }
 
+void WorkloadController::DropReservation(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = overlay_.find(key);
+  if (it != overlay_.end() && it->second.resource_version == kReserved) overlay_.erase(it);
+}
+
 void WorkloadController::LedgerChanged() {
   {
     std::lock_guard<std::mutex> lock(ledger_mu_);
@@ -172,12 +178,14 @@ ProviderSpec WorkloadController::CurrentProviderSpec() {
   return p ? ProviderFromJson(*p).spec : options_.provider_spec;
 }
 
-Ledger WorkloadController::LedgerLocked(const ProviderSpec& spec) {
+Ledger WorkloadController::LedgerLocked(const ProviderSpec& spec, bool count_reserved) {
   std::vector<Resources> charges;
-  std::map<std::string, bool> seen;
   for (const auto& o : workloads_->List()) {
     std::string key = kube::ObjectKey(*o);
     auto it = overlay_.find(key);
+    if (it != overlay_.end() && it->second.resource_version == kReserved && !count_reserved) {
+      it = overlay_.end();  // a charge still being written is not in the published ledger
+    }
     if (it != overlay_.end() && VersionOf(*o) < it->second.resource_version) {
       if (it->second.charge) charges.push_back(*it->second.charge);
       continue;
@@ -191,7 +199,7 @@ Ledger WorkloadController::LedgerLocked(const ProviderSpec& spec) {
 Ledger WorkloadController::CurrentLedger() {
   ProviderSpec spec = CurrentProviderSpec();
   std::lock_guard<std::mutex> lock(mu_);
-  return LedgerLocked(spec);
+  return LedgerLocked(spec, false);
 }
 
 void WorkloadController::WriteProviderStatus() {
@@ -291,10 +299,26 @@ void WorkloadController::Reconcile(const std::string& key) {
     Ledger ledger;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      ledger = LedgerLocked(provider);
+      ledger = LedgerLocked(provider, true);
     }
     WorkloadPlan plan = Plan({w, pod, provider, ledger, options_.provider_name, Now()});
-    auto next = Carry(key, raw, w, plan);
+    // An admission reserves its charge before the lock is let go, so the next admission
+    // counts it while this one's status write is still in flight; the writes of
+    // different workloads then overlap, while the decisions stay one at a time.
+    bool admits = plan.status && plan.status->admission && !w.status.admission;
+    if (admits) {
+      std::lock_guard<std::mutex> lock(mu_);
+      overlay_[key] = {kReserved, plan.status->admission->charged};
+    }
+    if (admission.owns_lock()) admission.unlock();
+    std::optional<kube::json> next;
+    try {
+      next = Carry(key, raw, w, plan);
+    } catch (...) {
+      if (admits) DropReservation(key);
+      throw;
+    }
+    if (admits) DropReservation(key);  // the write landed, or was not made
     if (!next) return;
     raw = std::move(*next);
     w = WorkloadFromJson(raw);

@@ -35,7 +35,7 @@ struct ControllerOptions {
   // The IarnetProvider's spec when it has to be created (config or Helm values).
   ProviderSpec provider_spec;
   std::string field_manager = "iarnet-k8s-provider";
-  int workers = 4;  // reconciles of different workloads in parallel (Pods, status mirrors)
+  int workers = 16;  // reconciles of different workloads in parallel
   // Called after the workload cache changed (on the I/O thread: must not block). The
   // gRPC front end wakes its Deploy and Undeploy waiters with it.
   std::function<void()> on_workload_event;
@@ -83,7 +83,10 @@ class WorkloadController {
                                   const struct WorkloadPlan& plan);
   void LedgerChanged();  // wakes the ledger writer
   void WriteLedgerLoop();
-  Ledger LedgerLocked(const ProviderSpec& spec);
+  // `count_reserved`: include charges whose status write is still in flight (for
+  // admission decisions; the published ledger counts only written ones).
+  Ledger LedgerLocked(const ProviderSpec& spec, bool count_reserved);
+  void DropReservation(const std::string& key);
   void WriteProviderStatus();
 
   void EnqueueOwner(const kube::ObjectPtr& pod);
@@ -111,6 +114,8 @@ class WorkloadController {
     std::optional<Resources> charge;
   };
   std::map<std::string, Written> overlay_;
+  // The resource_version of a charge reserved by an admission whose write is in flight.
+  static constexpr uint64_t kReserved = UINT64_MAX;
   Ledger last_written_ledger_;
   std::set<std::string> foreign_pods_logged_;  // uids of labelled Pods no workload owns
   bool provider_status_written_ = false;
