@@ -14,6 +14,9 @@ export IARNET_ETCD_PORT=${IARNET_BENCH_ETCD_PORT:-32379}
 "$here/build.sh" "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 "$here/local-cluster.sh" down
 trap '"$here/local-cluster.sh" down' EXIT
+# Room for the deploy benchmark's Pods (2 x 2,000, then 10,000 workloads).
+export IARNET_NODE_CPU=${IARNET_NODE_CPU:-1000} IARNET_NODE_MEMORY=${IARNET_NODE_MEMORY:-4Ti}
+export IARNET_NODE_PODS=${IARNET_NODE_PODS:-30000}
 "$here/local-cluster.sh" up
 eval "$("$here/local-cluster.sh" env)"
 
@@ -33,8 +36,14 @@ report() {  # report FILE TITLE COMMAND...
     echo "- reproduce: \`make bench\` (or, with a cluster up: \`$(basename "$1") ${*:2}\`)"
     echo
     echo "$table"
+    # The analysis of what limits the figures, kept by hand next to the report.
+    local notes="$repo/bench/${file%.md}.notes.md"
+    [ -f "$notes" ] && { echo; cat "$notes"; }
   } >"$repo/bench/$file"
 }
 
 report informer.md "Informer: cache memory and watch throughput" \
   "$build_dir/bench/informer_bench" 2000
+
+report REPORT.md "Deploy against raw Pod creation, restart-to-ready, memory" \
+  "$build_dir/bench/deploy_bench" 2000 16 10000

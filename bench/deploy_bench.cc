@@ -1,0 +1,273 @@
+// Deploy benchmark (issue 8), against the local cluster (KUBECONFIG), the provider built
+// alongside. Every figure that matters is a ratio measured in the same run:
+//   1. raw Pod creation with the project's client: N Pods, C at a time
+//   2. Deploy over gRPC (returns once the Pod exists), N and C the same; ratios to (1)
+//   3. restart-to-ready with W admitted workloads: SIGKILL, start, until gRPC answers
+//      GetCapacity with the whole ledger
+//   4. the provider's resident set idle and with W workloads cached
+//   5. the provider's CPU time per Deploy, pinned to one core
+// Prints a Markdown table.
+//   deploy_bench [N=2000] [C=16] [W=10000]
+#include <sched.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "kube/client.h"
+#include "kube/error.h"
+#include "provider_client.h"
+#include "provider_process.h"
+#include "resource/provider/provider.pb.h"
+#include "support.h"
+
+using Clock = std::chrono::steady_clock;
+using Seconds = std::chrono::duration<double>;
+namespace pb = resource::provider;
+using kube::json;
+
+namespace {
+
+const kube::ResourceType kWorkloads{"iarnet.io", "v1alpha1", "iarnetworkloads", "IarnetWorkload",
+                                    true};
+
+struct Run {
+  double seconds = 0;
+  std::vector<double> latencies_ms;
+  int errors = 0;
+  double Throughput() const { return latencies_ms.size() / seconds; }
+  double Percentile(double p) {
+    std::sort(latencies_ms.begin(), latencies_ms.end());
+    if (latencies_ms.empty()) return 0;
+    return latencies_ms[std::min(latencies_ms.size() - 1, size_t(p * latencies_ms.size()))];
+  }
+};
+
+// Runs op(i) for i in [0, n) on `concurrency` threads and times each call.
+template <class Op>
+Run Measure(int n, int concurrency, Op op) {
+  Run run;
+  std::mutex mu;
+  std::atomic<int> next{0};
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < concurrency; ++t) {
+    threads.emplace_back([&] {
+      for (int i; (i = next++) < n;) {
+        auto t0 = Clock::now();
+        bool ok = op(i);
+        double ms = Seconds(Clock::now() - t0).count() * 1000;
+        std::lock_guard<std::mutex> lock(mu);
+        if (ok)
+          run.latencies_ms.push_back(ms);
+        else
+          ++run.errors;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  run.seconds = Seconds(Clock::now() - start).count();
+  return run;
+}
+
+json Pod(const std::string& name) {
+  json q = {{"cpu", "10m"}, {"memory", "1048576"}};
+  return {{"apiVersion", "v1"},
+          {"kind", "Pod"},
+          {"metadata", {{"name", name}, {"labels", {{"bench", "raw"}}}}},
+          {"spec",
+           {{"restartPolicy", "Never"},
+            {"containers", json::array({{{"name", "main"},
+                                         {"image", "iarnet/component:python_3.11-latest"},
+                                         {"resources", {{"requests", q}, {"limits", q}}}}})}}}};
+}
+
+pb::DeployRequest Deploy(const std::string& id) {
+  pb::DeployRequest r;
+  r.set_instance_id(id);
+  r.set_language(common::LANG_PYTHON);
+  r.mutable_resource_request()->set_cpu(10);
+  r.mutable_resource_request()->set_memory(1 << 20);
+  (*r.mutable_env_vars())["COMPONENT_ID"] = id;
+  (*r.mutable_env_vars())["ZMQ_ADDR"] = "tcp://host.internal:5555";
+  return r;
+}
+
+double RssMiB(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024;
+  }
+  return 0;
+}
+
+double CpuSeconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::string f;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::stol(f);
+    if (i == 15) stime = std::stol(f);
+  }
+  return double(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+void PinToCore(pid_t pid, int core) {
+  // Every thread of the process: the tasks under /proc/<pid>/task.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(core, &set);
+  testing::Shell("for t in /proc/" + std::to_string(pid) + "/task/*; do taskset -p -c " +
+                 std::to_string(core) + " ${t##*/} >/dev/null; done");
+}
+
+int64_t UsedCpu(iarnet::ProviderClient& c) {
+  pb::GetCapacityRequest r;
+  pb::GetCapacityResponse resp;
+  if (!c.Call("GetCapacity", r, &resp, std::chrono::seconds(1)).ok()) return -1;
+  return resp.capacity().used().cpu();
+}
+
+void Namespace(kube::Client& c, const std::string& name) {
+  c.Create(kube::resources::kNamespaces, "",
+           {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}}}});
+  testing::Eventually([&] {
+    try {
+      c.Get(kube::resources::kServiceAccounts, name, "default");
+      return true;
+    } catch (const kube::Error&) {
+      return false;
+    }
+  });
+}
+
+std::string Row(const std::string& what, double value, int decimals = 1) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
+  return "| " + what + " | " + buf + " |\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int n = argc > 1 ? std::atoi(argv[1]) : 2000;
+  int concurrency = argc > 2 ? std::atoi(argv[2]) : 16;
+  int w = argc > 3 ? std::atoi(argv[3]) : 10000;
+  auto admin = testing::AdminClient();
+  std::string suffix = std::to_string(getpid());
+
+  // 1. Raw Pod creation.
+  std::string raw_ns = "bench-raw-" + suffix;
+  Namespace(*admin, raw_ns);
+  Run raw = Measure(n, concurrency, [&](int i) {
+    try {
+      admin->Create(kube::resources::kPods, raw_ns, Pod("p" + std::to_string(i)));
+      return true;
+    } catch (const kube::Error&) {
+      return false;
+    }
+  });
+  std::cerr << "raw: " << raw.Throughput() << "/s\n";
+
+  // 2 and 5. Deploy over gRPC, the provider pinned to one core.
+  std::string ns = "bench-deploy-" + suffix;
+  Namespace(*admin, ns);
+  int port = testing::FreePort();
+  std::string config = "server: {port: " + std::to_string(port) + ", http_port: 0}\n" +
+                       "kubernetes: {namespace: " + ns + "}\n" +
+                       "resource: {cpu: 100000000, memory: 1Pi}\n" +
+                       "provider: {deploy_timeout: 60s}\n";
+  testing::ProviderProcess provider(config, "/tmp/iarnet-bench-" + suffix + ".log");
+  provider.Start();
+  if (!provider.WaitForLog("gRPC on")) {
+    std::cerr << provider.Log();
+    return 1;
+  }
+  PinToCore(provider.pid(), 0);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  double rss_idle = RssMiB(provider.pid());
+  iarnet::ProviderClient grpc_client(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()),
+      "resource.provider.Service");
+  double cpu_before = CpuSeconds(provider.pid());
+  Run deploy = Measure(n, concurrency, [&](int i) {
+    pb::DeployResponse resp;
+    auto s = grpc_client.Call("Deploy", Deploy("comp.d" + std::to_string(i)), &resp,
+                              std::chrono::seconds(120));
+    return s.ok() && resp.error().empty();
+  });
+  double cpu_per_deploy_ms = (CpuSeconds(provider.pid()) - cpu_before) * 1000 / n;
+  std::cerr << "deploy: " << deploy.Throughput() << "/s, " << deploy.errors << " errors\n";
+
+  // 3 and 4. W admitted workloads (created directly; the controller admits them).
+  Measure(std::max(0, w - n), concurrency, [&](int i) {
+    json wl = {{"apiVersion", "iarnet.io/v1alpha1"},
+               {"kind", "IarnetWorkload"},
+               {"metadata", {{"name", "w" + std::to_string(i)}}},
+               {"spec",
+                {{"instanceId", "comp.w" + std::to_string(i)},
+                 {"language", "python"},
+                 {"resources", {{"cpu", 10}, {"memory", 1 << 20}, {"gpu", 0}}}}}};
+    try {
+      admin->Create(kWorkloads, ns, wl);
+      return true;
+    } catch (const kube::Error&) {
+      return false;
+    }
+  });
+  int64_t want = int64_t(std::max(w, n)) * 10;
+  bool admitted =
+      testing::Eventually([&] { return UsedCpu(grpc_client) == want; }, std::chrono::seconds(1800));
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  double rss_full = RssMiB(provider.pid());
+  provider.Kill(SIGKILL);
+  auto restart = Clock::now();
+  provider.Start();
+  // A fresh channel for each try: a channel that saw the process die backs off before
+  // reconnecting, which would be measured instead of the provider.
+  std::string address = "127.0.0.1:" + std::to_string(port);
+  bool ready = testing::Eventually(
+      [&] {
+        iarnet::ProviderClient fresh(
+            grpc::CreateChannel(address, grpc::InsecureChannelCredentials()),
+            "resource.provider.Service");
+        return UsedCpu(fresh) == want;
+      },
+      std::chrono::seconds(120));
+  double restart_s = Seconds(Clock::now() - restart).count();
+  provider.Kill(SIGTERM);
+
+  double p50_ratio = deploy.Percentile(0.5) / raw.Percentile(0.5);
+  double p99_ratio = deploy.Percentile(0.99) / raw.Percentile(0.99);
+  std::cout << "| measure | value |\n|---|---|\n"
+            << Row("N (Pods, and Deploys)", n, 0) << Row("concurrency", concurrency, 0)
+            << Row("raw Pod creation: throughput (/s)", raw.Throughput())
+            << Row("raw Pod creation: p50 latency (ms)", raw.Percentile(0.5))
+            << Row("raw Pod creation: p99 latency (ms)", raw.Percentile(0.99))
+            << Row("Deploy over gRPC: throughput (/s)", deploy.Throughput())
+            << Row("Deploy over gRPC: p50 latency (ms)", deploy.Percentile(0.5))
+            << Row("Deploy over gRPC: p99 latency (ms)", deploy.Percentile(0.99))
+            << Row("Deploy errors", deploy.errors, 0)
+            << Row("**Deploy / raw throughput** (target >= 0.5)",
+                   deploy.Throughput() / raw.Throughput(), 2)
+            << Row("Deploy / raw p50 latency", p50_ratio, 2)
+            << Row("**Deploy / raw p99 latency** (target <= 2)", p99_ratio, 2)
+            << Row("provider CPU per Deploy, one core (ms)", cpu_per_deploy_ms, 2)
+            << Row("workloads cached for restart and memory", std::max(w, n), 0)
+            << Row("all admitted before the restart (1 = yes)", admitted ? 1 : 0, 0)
+            << Row("**restart-to-ready, SIGKILL to ledger served (s)** (target <= 3)",
+                   ready ? restart_s : -1, 2)
+            << Row("provider RSS idle (MiB)", rss_idle)
+            << Row("**provider RSS with the workloads cached (MiB)** (target <= 40)", rss_full);
+  admin->Delete(kube::resources::kNamespaces, "", raw_ns);
+  return 0;
+}
