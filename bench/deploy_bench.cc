@@ -21,6 +21,7 @@
 #include <sstream>
 #include <thread>
 
+#include "iarnet_resources.h"
 #include "kube/client.h"
 #include "kube/error.h"
 #include "provider_client.h"
@@ -34,9 +35,6 @@ namespace pb = resource::provider;
 using kube::json;
 
 namespace {
-
-const kube::ResourceType kWorkloads{"iarnet.io", "v1alpha1", "iarnetworkloads", "IarnetWorkload",
-                                    true};
 
 struct Run {
   double seconds = 0;
@@ -218,7 +216,7 @@ int main(int argc, char** argv) {
                  {"language", "python"},
                  {"resources", {{"cpu", 10}, {"memory", 1 << 20}, {"gpu", 0}}}}}};
     try {
-      admin->Create(kWorkloads, ns, wl);
+      admin->Create(iarnet::kWorkloadResource, ns, wl);
       return true;
     } catch (const kube::Error&) {
       return false;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "iarnet_resources.h"
 #include "kube/error.h"
 #include "kube/log.h"
 #include "kube/time_format.h"
@@ -9,11 +10,6 @@
 
 namespace iarnet {
 namespace {
-
-const kube::ResourceType kWorkloads{"iarnet.io", "v1alpha1", "iarnetworkloads", "IarnetWorkload",
-                                    true};
-const kube::ResourceType kProviders{"iarnet.io", "v1alpha1", "iarnetproviders", "IarnetProvider",
-                                    true};
 
 uint64_t VersionOf(const kube::json& o) {
   try {
@@ -39,7 +35,7 @@ WorkloadController::~WorkloadController() { Stop(); }
 void WorkloadController::StartCaches() {
   // The provider object holds the capacity; create it from the configuration if absent.
   try {
-    client_.Get(kProviders, options_.namespace_, options_.provider_name);
+    client_.Get(kProviderResource, options_.namespace_, options_.provider_name);
   } catch (const kube::Error& e) {
     if (!e.IsNotFound()) throw;
     kube::json provider = {
@@ -48,18 +44,18 @@ void WorkloadController::StartCaches() {
         {"metadata", {{"name", options_.provider_name}, {"namespace", options_.namespace_}}},
         {"spec", ToJson(options_.provider_spec)}};
     try {
-      client_.Create(kProviders, options_.namespace_, provider);
+      client_.Create(kProviderResource, options_.namespace_, provider);
     } catch (const kube::Error& again) {
       if (!again.IsAlreadyExists()) throw;
     }
   }
   events_ = std::make_unique<kube::EventRecorder>(client_, options_.field_manager);
-  workloads_ = std::make_unique<kube::Informer>(client_, kWorkloads, options_.namespace_);
+  workloads_ = std::make_unique<kube::Informer>(client_, kWorkloadResource, options_.namespace_);
   kube::Informer::Options pod_options;
   pod_options.watch.label_selector = "iarnet.managed=true";
   pods_ = std::make_unique<kube::Informer>(client_, kube::resources::kPods, options_.namespace_,
                                            pod_options);
-  providers_ = std::make_unique<kube::Informer>(client_, kProviders, options_.namespace_);
+  providers_ = std::make_unique<kube::Informer>(client_, kProviderResource, options_.namespace_);
 
   auto enqueue = [this](const kube::ObjectPtr& o) {
     queue_.Add(kube::ObjectKey(*o));
@@ -222,8 +218,8 @@ void WorkloadController::WriteProviderStatus() {
   kube::PatchOptions o;
   o.subresource = "status";
   try {
-    client_.Patch(kProviders, options_.namespace_, options_.provider_name, kube::PatchType::kMerge,
-                  patch, o);
+    client_.Patch(kProviderResource, options_.namespace_, options_.provider_name,
+                  kube::PatchType::kMerge, patch, o);
     std::lock_guard<std::mutex> lock(mu_);
     last_written_ledger_ = l;
     provider_status_written_ = true;
@@ -342,7 +338,7 @@ std::optional<kube::json> WorkloadController::Carry(const std::string& key, cons
           {"value", w.metadata.resource_version}},
          {{"op", "add"}, {"path", "/metadata/finalizers"}, {"value", finalizers}}});
     try {
-      kube::json answer = client_.Patch(kWorkloads, ns, name, kube::PatchType::kJson, ops);
+      kube::json answer = client_.Patch(kWorkloadResource, ns, name, kube::PatchType::kJson, ops);
       if (plan.add_finalizer) next = std::move(answer);  // next: admission
     } catch (const kube::Error& e) {
       if (e.IsNotFound()) return std::nullopt;
@@ -375,7 +371,7 @@ std::optional<kube::json> WorkloadController::Carry(const std::string& key, cons
     kube::json updated = raw;
     updated["status"] = ToJson(*plan.status);
     kube::json answer =
-        client_.UpdateStatus(kWorkloads, ns, updated);  // conditional on resourceVersion
+        client_.UpdateStatus(kWorkloadResource, ns, updated);  // conditional on resourceVersion
     bool charge_changed = plan.status->admission.has_value() != w.status.admission.has_value();
     if (charge_changed) {
       std::lock_guard<std::mutex> lock(mu_);

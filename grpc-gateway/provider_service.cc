@@ -1,6 +1,7 @@
 #include "provider_service.h"
 
 #include "deploy_request.h"
+#include "iarnet_resources.h"
 #include "kube/error.h"
 #include "kube/log.h"
 #include "names.h"
@@ -9,11 +10,6 @@ namespace iarnet {
 namespace {
 
 namespace pb = resource::provider;
-
-const kube::ResourceType kWorkloads{"iarnet.io", "v1alpha1", "iarnetworkloads", "IarnetWorkload",
-                                    true};
-const kube::ResourceType kProviders{"iarnet.io", "v1alpha1", "iarnetproviders", "IarnetProvider",
-                                    true};
 
 void Fill(const Resources& r, resource::Info* out) {
   out->set_cpu(r.cpu);
@@ -115,14 +111,14 @@ template <class Decide>
 ConnectionOutcome ProviderService::UpdateConnection(Decide decide) {
   const std::string& name = controller_.options().provider_name;
   for (int attempt = 0;; ++attempt) {
-    kube::json provider = client_.Get(kProviders, ns_, name);
+    kube::json provider = client_.Get(kProviderResource, ns_, name);
     ControlPlane cp = ProviderFromJson(provider).status.control_plane;
     ConnectionOutcome o = decide(cp, std::chrono::system_clock::now());
     if (!o.ok || !o.write) return o;
     kube::PatchOptions po;
     po.subresource = "status";
     try {
-      client_.Patch(kProviders, ns_, name, kube::PatchType::kMerge,
+      client_.Patch(kProviderResource, ns_, name, kube::PatchType::kMerge,
                     ControlPlanePatch(*o.write, provider["metadata"].value("resourceVersion", "")),
                     po);
       return o;
@@ -220,7 +216,7 @@ grpc::Status ProviderService::GetRealTimeUsage(const pb::GetRealTimeUsageRequest
 
 void ProviderService::DeleteWorkload(const std::string& name) {
   try {
-    client_.Delete(kWorkloads, ns_, name);
+    client_.Delete(kWorkloadResource, ns_, name);
   } catch (const kube::Error& e) {
     if (!e.IsNotFound()) {
       KLOG(kWarning, "grpc") << "deleting workload " << name << ": " << e.what();
@@ -254,7 +250,7 @@ std::string ProviderService::DeployLocked(const pb::DeployRequest& r, std::strin
   bool created = false;
   std::string uid;
   try {
-    kube::json made = client_.Create(kWorkloads, ns_, WorkloadManifest(plan, ns_));
+    kube::json made = client_.Create(kWorkloadResource, ns_, WorkloadManifest(plan, ns_));
     uid = made["metadata"].value("uid", "");
     created = true;
   } catch (const kube::Error& e) {
@@ -266,7 +262,7 @@ std::string ProviderService::DeployLocked(const pb::DeployRequest& r, std::strin
   if (!created) {
     // A retried Deploy: the same request is the same workload, charged once.
     try {
-      kube::json existing = client_.Get(kWorkloads, ns_, plan.name);
+      kube::json existing = client_.Get(kWorkloadResource, ns_, plan.name);
       Workload w = WorkloadFromJson(existing);
       if (w.spec.instance_id != id) {
         *result = "conflict";
@@ -345,12 +341,12 @@ grpc::Status ProviderService::Undeploy(const pb::UndeployRequest& r, pb::Undeplo
   std::string name = WorkloadNameFor(id);
   std::string uid;
   try {
-    kube::json w = client_.Get(kWorkloads, ns_, name);
+    kube::json w = client_.Get(kWorkloadResource, ns_, name);
     if (w["spec"].value("instanceId", "") != id) return grpc::Status::OK;  // not this id's
     uid = w["metadata"].value("uid", "");
     kube::DeleteOptions o;
     o.precondition_uid = uid;
-    client_.Delete(kWorkloads, ns_, name, o);
+    client_.Delete(kWorkloadResource, ns_, name, o);
   } catch (const kube::Error& e) {
     if (e.IsNotFound()) return grpc::Status::OK;  // unknown id: already gone
     out->set_error("cannot undeploy " + id + ": " + e.what());
@@ -363,7 +359,7 @@ grpc::Status ProviderService::Undeploy(const pb::UndeployRequest& r, pb::Undeplo
   for (uint64_t seen = changes_.version();;) {
     if (Judge(controller_.workloads().Get(key), uid, &cached) == Outcome::kGone) {
       try {
-        kube::json w = client_.Get(kWorkloads, ns_, name);
+        kube::json w = client_.Get(kWorkloadResource, ns_, name);
         if (w["metadata"].value("uid", "") != uid) return grpc::Status::OK;
       } catch (const kube::Error& e) {
         if (e.IsNotFound()) return grpc::Status::OK;

@@ -8,11 +8,6 @@ namespace testing {
 using iarnet::Resources;
 using kube::json;
 
-const kube::ResourceType kWorkloads{"iarnet.io", "v1alpha1", "iarnetworkloads", "IarnetWorkload",
-                                    true};
-const kube::ResourceType kProviders{"iarnet.io", "v1alpha1", "iarnetproviders", "IarnetProvider",
-                                    true};
-
 json NewWorkload(const std::string& name, int64_t cpu, const std::string& language) {
   return {{"apiVersion", "iarnet.io/v1alpha1"},
           {"kind", "IarnetWorkload"},

@@ -6,13 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "iarnet_resources.h"
 #include "kube/client.h"
 #include "ledger.h"
 
 namespace testing {
 
-extern const kube::ResourceType kWorkloads;
-extern const kube::ResourceType kProviders;
+inline const kube::ResourceType& kWorkloads = iarnet::kWorkloadResource;
+inline const kube::ResourceType& kProviders = iarnet::kProviderResource;
 
 // An IarnetWorkload manifest: `cpu` millicores, 1 MiB of memory, the language given.
 kube::json NewWorkload(const std::string& name, int64_t cpu,
