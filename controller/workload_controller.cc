@@ -233,8 +233,10 @@ void WorkloadController::Work() {
     auto started = std::chrono::steady_clock::now();
     std::string result = "success";
     try {
-      if (*key != kLedgerKey) Reconcile(*key);
+      std::optional<std::chrono::milliseconds> requeue;
+      if (*key != kLedgerKey) requeue = Reconcile(*key);
       queue_.Forget(*key);
+      if (requeue) queue_.AddAfter(*key, *requeue + std::chrono::milliseconds(50));
     } catch (const kube::Error& e) {
       // A Conflict only means our cache was behind: expected, and retried at once.
       if (e.IsConflict()) {
@@ -258,12 +260,12 @@ void WorkloadController::Work() {
   }
 }
 
-void WorkloadController::Reconcile(const std::string& key) {
+std::optional<std::chrono::milliseconds> WorkloadController::Reconcile(const std::string& key) {
   auto cached = workloads_->Get(key);
   if (!cached) {
     std::lock_guard<std::mutex> lock(mu_);
     overlay_.erase(key);
-    return;
+    return std::nullopt;
   }
   kube::json raw = *cached;
   Workload w = WorkloadFromJson(raw);
@@ -297,7 +299,9 @@ void WorkloadController::Reconcile(const std::string& key) {
       std::lock_guard<std::mutex> lock(mu_);
       ledger = LedgerLocked(provider, true);
     }
-    WorkloadPlan plan = Plan({w, pod, provider, ledger, options_.provider_name, Now()});
+    PlanInputs inputs{w, pod, provider, ledger, options_.provider_name, Now()};
+    inputs.image_pull_timeout = options_.image_pull_timeout;
+    WorkloadPlan plan = Plan(inputs);
     // An admission reserves its charge before the lock is let go, so the next admission
     // counts it while this one's status write is still in flight; the writes of
     // different workloads then overlap, while the decisions stay one at a time.
@@ -315,10 +319,11 @@ void WorkloadController::Reconcile(const std::string& key) {
       throw;
     }
     if (admits) DropReservation(key);  // the write landed, or was not made
-    if (!next) return;
+    if (!next) return plan.requeue_after;
     raw = std::move(*next);
     w = WorkloadFromJson(raw);
   }
+  return std::nullopt;
 }
 
 std::optional<kube::json> WorkloadController::Carry(const std::string& key, const kube::json& raw,

@@ -36,6 +36,8 @@ struct ControllerOptions {
   ProviderSpec provider_spec;
   std::string field_manager = "iarnet-k8s-provider";
   int workers = 16;  // reconciles of different workloads in parallel
+  // A Pod that cannot pull its image is given up this long after admission (0: never).
+  std::chrono::milliseconds image_pull_timeout{std::chrono::seconds(60)};
   // Called after the workload cache changed (on the I/O thread: must not block). The
   // gRPC front end wakes its Deploy and Undeploy waiters with it.
   std::function<void()> on_workload_event;
@@ -77,7 +79,8 @@ class WorkloadController {
 
  private:
   void Work();
-  void Reconcile(const std::string& key);
+  // Returns when to look again although nothing changes (a pending deadline).
+  std::optional<std::chrono::milliseconds> Reconcile(const std::string& key);
   // Carries the plan out; returns the written object when another step follows at once.
   std::optional<kube::json> Carry(const std::string& key, const kube::json& raw, const Workload& w,
                                   const struct WorkloadPlan& plan);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kube/time_format.h"
 #include "names.h"
 #include "quantity.h"
 
@@ -41,6 +42,18 @@ WorkloadStatus Released(const Workload& w, Phase phase, const std::string& reaso
   SetCondition(s, "Admitted", "False", reason, "released: " + message, w.metadata.generation, now);
   SetCondition(s, "Ready", "False", reason, message, w.metadata.generation, now);
   return s;
+}
+
+// How long until a Pod that cannot pull its image is given up, counted from admission:
+// <= 0 when it is due now; nullopt when no deadline applies.
+std::optional<std::chrono::milliseconds> ImagePullDeadline(const PlanInputs& in) {
+  if (in.image_pull_timeout.count() <= 0 || !IsImagePullFailure(in.pod.waiting_reason))
+    return std::nullopt;
+  auto admitted = kube::ParseTime(in.workload.status.admission->admitted_at);
+  auto now = kube::ParseTime(in.now);
+  if (!admitted || !now) return std::chrono::milliseconds(0);  // unreadable: do not wait forever
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*admitted + in.image_pull_timeout -
+                                                               *now);
 }
 
 void Finish(WorkloadPlan& plan, const Workload& w, WorkloadStatus s) {
@@ -158,7 +171,21 @@ WorkloadPlan Plan(const PlanInputs& in) {
     s.reason = "PodRunning";
     s.message = "running on " + pod.node_name;
     SetCondition(s, "Ready", "True", "PodRunning", s.message, gen, in.now);
+  } else if (auto left = ImagePullDeadline(in); left && left->count() <= 0) {
+    std::string message = "the image could not be pulled within " +
+                          std::to_string(in.image_pull_timeout.count() / 1000) + "s" +
+                          (pod.waiting_message.empty() ? "" : ": " + pod.waiting_message);
+    WorkloadStatus r = Released(w, Phase::kFailed, pod.waiting_reason, message, in.now);
+    r.pod_name = s.pod_name;
+    r.node_name = s.node_name;
+    plan.status = std::move(r);
+    plan.delete_pod = !pod.deleting;  // the kubelet would keep pulling
+    plan.events.push_back(
+        {"Warning", pod.waiting_reason,
+         message + "; deleted the Pod, released " + Describe(w.status.admission->charged)});
+    return plan;
   } else {
+    if (left) plan.requeue_after = *left;
     s.phase = Phase::kAdmitted;
     s.reason = pod.waiting_reason.empty() ? "PodPending" : pod.waiting_reason;
     s.message = pod.waiting_message.empty() ? "waiting for the Pod to start" : pod.waiting_message;
@@ -166,6 +193,11 @@ WorkloadPlan Plan(const PlanInputs& in) {
   }
   Finish(plan, w, std::move(s));
   return plan;
+}
+
+bool IsImagePullFailure(const std::string& r) {
+  return r == "ErrImagePull" || r == "ImagePullBackOff" || r == "InvalidImageName" ||
+         r == "ErrImageNeverPull";
 }
 
 json BuildPod(const Workload& w, const ProviderSpec& provider, const std::string& image,

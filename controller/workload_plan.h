@@ -4,6 +4,7 @@
 // out through the API server; running it twice on the same observation plans the same.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,6 +49,9 @@ struct WorkloadPlan {
   bool delete_pod = false;
   std::optional<WorkloadStatus> status;  // write when set (conditional on resourceVersion)
   std::vector<Event> events;
+  // Reconcile again after this long although nothing changes (a deadline is pending).
+  std::optional<std::chrono::milliseconds> requeue_after;
+  // No API write to make (a pending requeue is not one).
   bool Empty() const {
     return !add_finalizer && !remove_finalizer && !create_pod && !delete_pod && !status &&
            events.empty();
@@ -61,7 +65,14 @@ struct PlanInputs {
   const Ledger& ledger;  // computed from every workload's admission record
   std::string provider_name;
   std::string now;  // RFC 3339, for admittedAt and condition transition times
+  // A Pod whose image cannot be pulled this long after admission is deleted and the
+  // workload fails, releasing its charge (the kubelet would retry forever). 0: never.
+  std::chrono::milliseconds image_pull_timeout{0};
 };
+
+// The waiting reasons that mean the image will not come by itself (ErrImagePull,
+// ImagePullBackOff, InvalidImageName, ErrImageNeverPull).
+bool IsImagePullFailure(const std::string& waiting_reason);
 
 WorkloadPlan Plan(const PlanInputs& in);
 

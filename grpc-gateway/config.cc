@@ -131,7 +131,7 @@ bool IpAddress(const std::string& ip) {
 void ParseProvider(const YAML::Node& p, Config::Provider& out) {
   CheckKeys(p, "provider",
             {"name", "languages", "host_aliases", "deploy_timeout", "undeploy_timeout",
-             "health_check_timeout"});
+             "health_check_timeout", "image_pull_timeout"});
   if (auto v = p["name"]) {
     out.name = Scalar(v, "provider.name");
     if (out.name.empty() || out.name.size() > 63 || !HostName(out.name) ||
@@ -176,6 +176,7 @@ void ParseProvider(const YAML::Node& p, Config::Provider& out) {
   OptionalPositiveDuration(p, "provider", "deploy_timeout", out.deploy_timeout);
   OptionalPositiveDuration(p, "provider", "undeploy_timeout", out.undeploy_timeout);
   OptionalPositiveDuration(p, "provider", "health_check_timeout", out.health_check_timeout);
+  OptionalPositiveDuration(p, "provider", "image_pull_timeout", out.image_pull_timeout);
 }
 
 void ParseLeaderElection(const YAML::Node& l, Config::LeaderElection& out) {
@@ -201,9 +202,14 @@ Config Parse(const YAML::Node& root) {
   Config c;
   if (!root || root.IsNull()) return c;
   CheckKeys(root, "",
-            {"server", "kubernetes", "resource", "resource_tags", "provider", "leader_election"});
+            {"server", "kubernetes", "resource", "resource_tags", "provider", "usage",
+             "leader_election"});
 
   if (auto s = root["server"]) ParseServer(s, c.server);
+  if (auto u = root["usage"]) {
+    CheckKeys(u, "usage", {"kubelet_summary"});
+    if (auto v = u["kubelet_summary"]) c.usage.kubelet_summary = Bool(v, "usage.kubelet_summary");
+  }
   if (auto p = root["provider"]) ParseProvider(p, c.provider);
   if (auto l = root["leader_election"]) ParseLeaderElection(l, c.leader_election);
   if (auto k = root["kubernetes"]) {
@@ -332,6 +338,7 @@ std::string FormatConfig(const Config& c) {
   out << "provider.deploy_timeout=" << c.provider.deploy_timeout.count() << "ms\n"
       << "provider.health_check_timeout=" << c.provider.health_check_timeout.count() << "ms\n"
       << "provider.host_aliases=" << aliases << "\n"
+      << "provider.image_pull_timeout=" << c.provider.image_pull_timeout.count() << "ms\n"
       << "provider.languages=" << langs << "\n"
       << "provider.name=" << c.provider.name << "\n"
       << "provider.undeploy_timeout=" << c.provider.undeploy_timeout.count() << "ms\n";
@@ -340,7 +347,8 @@ std::string FormatConfig(const Config& c) {
       << "leader_election.lease_duration=" << le.lease_duration.count() << "ms\n"
       << "leader_election.lease_name=" << le.lease_name << "\n"
       << "leader_election.renew_deadline=" << le.renew_deadline.count() << "ms\n"
-      << "leader_election.retry_period=" << le.retry_period.count() << "ms\n";
+      << "leader_election.retry_period=" << le.retry_period.count() << "ms\n"
+      << "usage.kubelet_summary=" << b(c.usage.kubelet_summary) << "\n";
   std::vector<std::string> lines;
   std::istringstream in(out.str());
   for (std::string line; std::getline(in, line);) lines.push_back(line);

@@ -51,7 +51,13 @@ struct Config {
     Millis deploy_timeout{10000};        // Deploy waits this long for the verdict and the Pod
     Millis undeploy_timeout{10000};      // Undeploy waits this long for the release
     Millis health_check_timeout{90000};  // a silent control plane is forgotten after this
+    Millis image_pull_timeout{60000};    // a Pod that cannot pull its image fails after this
   } provider;
+  struct Usage {
+    // Fall back to the kubelet summary (node proxy; RBAC: get nodes/proxy) when the
+    // metrics API is absent; off: straight to the requests of Running Pods.
+    bool kubelet_summary = true;
+  } usage;
   struct LeaderElection {
     bool enabled = false;  // on when more than one replica runs
     std::string lease_name = "iarnet-k8s-provider";

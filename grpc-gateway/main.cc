@@ -182,6 +182,7 @@ int main(int argc, char** argv) {
     options.namespace_ = config.kubernetes.namespace_;
     options.provider_name = config.provider.name;
     options.provider_spec = ProviderSpecFrom(config);
+    options.image_pull_timeout = config.provider.image_pull_timeout;
     options.on_workload_event = [&workload_changes] { workload_changes.Notify(); };
     options.on_reconcile = [&metrics](double seconds, const std::string& result) {
       iarnet::RecordReconcile(metrics, seconds, result);
@@ -194,7 +195,11 @@ int main(int argc, char** argv) {
   }
 
   // The front end: the provider protocol over gRPC (both service names) and REST.
-  iarnet::UsageCollector usage(controller->pods());
+  iarnet::UsageOptions usage_options;
+  usage_options.namespace_ = config.kubernetes.namespace_;
+  usage_options.label_selector = config.kubernetes.label_selector;
+  usage_options.kubelet_summary = config.usage.kubelet_summary;
+  iarnet::UsageCollector usage(*client, controller->pods(), usage_options);
   iarnet::ServiceOptions service_options;
   service_options.connection.timeout = config.provider.health_check_timeout;
   // Stored health checks are refreshed often enough that the timeout never fires
@@ -206,6 +211,7 @@ int main(int argc, char** argv) {
   iarnet::ProviderService service(*client, *controller, usage, workload_changes, metrics,
                                   service_options);
   iarnet::DefineGrpcMetrics(metrics);
+  iarnet::DefineUsageMetrics(metrics, usage);
   iarnet::DefineOperatorMetrics(metrics, *controller, service, [&] {
     return elector ? elector->IsLeader() : controller->reconciling();
   });

@@ -12,6 +12,23 @@ void RecordReconcile(Metrics& m, double seconds, const std::string& result) {
   m.Observe("controller_runtime_reconcile_time_seconds", {{"controller", kController}}, seconds);
 }
 
+void DefineUsageMetrics(Metrics& m, UsageCollector& usage) {
+  using T = Metrics::Type;
+  m.Define("iarnet_usage_source", T::kGauge,
+           "1 for the source that served the last real-time usage report, 0 for the others.");
+  m.Define("iarnet_usage_upstream_requests_total", T::kCounter,
+           "Requests the usage collector sent to each source (metrics API, kubelet summary).");
+  m.AddCollector([&usage](Metrics& m) {
+    UsageSource last = usage.LastSource();
+    for (UsageSource s : kAllUsageSources) {
+      m.Set("iarnet_usage_source", {{"source", ToString(s)}}, s == last ? 1 : 0);
+      if (s != UsageSource::kRequests)
+        m.Set("iarnet_usage_upstream_requests_total", {{"source", ToString(s)}},
+              double(usage.UpstreamCalls(s)));
+    }
+  });
+}
+
 void DefineOperatorMetrics(Metrics& m, WorkloadController& controller, ProviderService& service,
                            std::function<bool()> is_leader) {
   using T = Metrics::Type;

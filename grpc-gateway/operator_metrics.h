@@ -7,6 +7,7 @@
 
 #include "metrics.h"
 #include "provider_service.h"
+#include "usage.h"
 #include "workload_controller.h"
 
 namespace iarnet {
@@ -14,6 +15,9 @@ namespace iarnet {
 // Declares the families and the scrape-time collector.
 void DefineOperatorMetrics(Metrics& metrics, WorkloadController& controller,
                            ProviderService& service, std::function<bool()> is_leader);
+
+// Which usage source served the last report, and the upstream calls per source.
+void DefineUsageMetrics(Metrics& metrics, UsageCollector& usage);
 
 // What ControllerOptions::on_reconcile should call.
 void RecordReconcile(Metrics& metrics, double seconds, const std::string& result);

@@ -107,7 +107,8 @@ void RestGateway::Start() {
         reply(200, metrics_.Render(), "text/plain; version=0.0.4");
       } else if (method == methods::GET && path == "/v1/usage") {
         UsageReport u = usage_.Current();
-        nlohmann::json body = {{"source", u.source}, {"total", ToJson(u.total)}};
+        nlohmann::json body = {{"source", ToString(u.source)}, {"total", ToJson(u.total)}};
+        if (!u.fallback_reason.empty()) body["fallbackReason"] = u.fallback_reason;
         body["workloads"] = nlohmann::json::array();
         for (const auto& p : u.pods) {
           body["workloads"].push_back(

@@ -14,6 +14,8 @@ packages=(
   libboost-system-dev libboost-program-options-dev libssl-dev catch2
   # local cluster and tests
   openssl curl ca-certificates iproute2 procps util-linux git
+  # the real node (local-cluster.sh up --node=real): runtime, CNI, test image, pause
+  containerd runc containernetworking-plugins busybox-static gcc libc6-dev
 )
 [ "${1:-}" = --dev ] && packages+=(clang-format)
 

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # A real Kubernetes control plane on 127.0.0.1 for tests and `make run`:
 # etcd, kube-apiserver (TLS, Node+RBAC, service-account tokens, aggregation layer),
-# kube-controller-manager, kube-scheduler and KWOK simulated nodes.
+# kube-controller-manager, kube-scheduler and KWOK simulated nodes; optionally one real
+# node (kubelet, containerd, metrics-server: hack/lib/real-node.sh).
 #
 #   hack/local-cluster.sh up       start it (idempotent: a running cluster is left alone)
+#   hack/local-cluster.sh up --node=real   (or IARNET_REAL_NODE=1) also the real node
+#                                  iarnet-real-0; needs root and changes the host until `down`
 #   hack/local-cluster.sh down     stop every process and remove all state
 #   hack/local-cluster.sh status   print each component's state; exit 1 unless all run
 #   hack/local-cluster.sh env      print `export KUBECONFIG=...` for the admin kubeconfig
 #   hack/local-cluster.sh stop NAME / start NAME
 #                                  stop or start one component (tests restart the API server)
+#   hack/local-cluster.sh metrics-api off|on
+#                                  remove or restore the metrics.k8s.io APIService (real node)
 #
 # State lives in $IARNET_CLUSTER_DIR (default $IARNET_CACHE/cluster), never in the repo.
 # Node capacity: IARNET_NODE_COUNT, IARNET_NODE_CPU, IARNET_NODE_MEMORY, IARNET_NODE_GPU,
@@ -32,6 +37,7 @@ run=$dir/run
 logs=$dir/logs
 server=https://127.0.0.1:$IARNET_APISERVER_PORT
 components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+: "${IARNET_REAL_NODE:=0}"
 
 log() { printf '[local-cluster] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -40,6 +46,8 @@ bin_of() {
   case $1 in
     etcd) echo "$ETCD_BIN/etcd" ;;
     kwok) echo "$KWOK_BIN/kwok" ;;
+    containerd) command -v containerd ;;
+    metrics-server) echo "$METRICS_SERVER_BIN/metrics-server" ;;
     *) echo "$KUBE_BIN/$1" ;;
   esac
 }
@@ -163,6 +171,8 @@ start_etcd() {
   wait_for etcd 30 curl -sf "http://127.0.0.1:$IARNET_ETCD_PORT/health"
 }
 
+# Logs, exec and node proxy reach a kubelet at its InternalIP first: the real node's name
+# (hack/lib/real-node.sh) resolves nowhere.
 start_apiserver() {
   start kube-apiserver \
     --bind-address=127.0.0.1 --secure-port="$IARNET_APISERVER_PORT" \
@@ -178,6 +188,7 @@ start_apiserver() {
     --service-account-signing-key-file="$pki/sa.key" \
     --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" \
     --kubelet-client-key="$pki/apiserver-kubelet-client.key" \
+    --kubelet-preferred-address-types=InternalIP,Hostname \
     --requestheader-client-ca-file="$pki/front-proxy-ca.crt" \
     --requestheader-allowed-names=front-proxy-client \
     --requestheader-extra-headers-prefix=X-Remote-Extra- \
@@ -266,7 +277,13 @@ cmd_up() {
   register_nodes
   install_crds
   wait_for "default service account" 60 kubectl -n default get serviceaccount default
+  # The real node comes up while the garbage collector's discovery runs its course.
+  if [ "$IARNET_REAL_NODE" = 1 ]; then
+    real_node_up
+    real_node_wait_ready
+  fi
   wait_for_gc_discovery
+  [ "$IARNET_REAL_NODE" != 1 ] || real_node_probe
   log "up: binaries $((t1 - t0)) s, control plane $((t2 - t1)) s, nodes+CRDs+GC $((SECONDS - t2)) s"
   log "KUBECONFIG=$dir/admin.kubeconfig"
 }
@@ -283,7 +300,7 @@ stop_component() {
 
 cmd_stop() {
   local name=${1:?usage: $0 stop COMPONENT}
-  case " ${components[*]} " in *" $name "*) ;; *) die "unknown component $name" ;; esac
+  case " ${components[*]} ${real_components[*]} " in *" $name "*) ;; *) die "unknown component $name" ;; esac
   stop_component "$name"
 }
 
@@ -293,12 +310,17 @@ cmd_start() {
     etcd) start_etcd ;;
     kube-apiserver) start_apiserver ;;
     kube-controller-manager | kube-scheduler | kwok) start_controllers ;;
+    containerd) start_containerd ;;
+    kubelet) start_kubelet ;;
+    metrics-server) start_metrics_server ;;
     *) die "unknown component $name" ;;
   esac
 }
 
 cmd_down() {
   local i
+  # The real node first: its processes, mounts, interfaces, cgroups and sysctls.
+  [ ! -d "$real_dir" ] || real_node_down
   for ((i = ${#components[@]} - 1; i >= 0; i--)); do stop_component "${components[$i]}"; done
   # Anything still running from this cluster (e.g. after a lost pid file) goes too.
   local left
@@ -324,6 +346,7 @@ cmd_status() {
       ok=1
     fi
   done
+  if [ -f "$run/real-node" ]; then real_node_status || ok=1; fi
   if [ $ok = 0 ] && kubectl get --raw /readyz >/dev/null 2>&1; then
     echo "apiserver                ready at $server"
   else
@@ -338,12 +361,23 @@ cmd_env() {
   echo "export PATH=$KUBE_BIN:$HELM_BIN:\$PATH"
 }
 
+# shellcheck source=lib/real-node.sh
+source "$here/lib/real-node.sh"
+
 case "${1:-}" in
-  up) cmd_up ;;
+  up)
+    case "${2:-}" in
+      "") ;;
+      --node=real) IARNET_REAL_NODE=1 ;;
+      *) die "usage: $0 up [--node=real]" ;;
+    esac
+    cmd_up
+    ;;
   down) cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
   stop) cmd_stop "${2:-}" ;;
   start) cmd_start "${2:-}" ;;
-  *) echo "usage: $0 up|down|status|env|stop NAME|start NAME" >&2; exit 2 ;;
+  metrics-api) cmd_metrics_api "${2:-}" ;;
+  *) echo "usage: $0 up [--node=real]|down|status|env|stop NAME|start NAME|metrics-api off|on" >&2; exit 2 ;;
 esac

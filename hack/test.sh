@@ -23,7 +23,7 @@ phase "build (sanitizers)" $((SECONDS - t))
 t=$SECONDS
 "$here/local-cluster.sh" down
 trap '"$here/local-cluster.sh" down' EXIT
-"$here/local-cluster.sh" up
+"$here/local-cluster.sh" up --node=real
 eval "$("$here/local-cluster.sh" env)"
 phase "local cluster up" $((SECONDS - t))
 

@@ -2,6 +2,7 @@
 // for each verb (get, list, watch, create, update, delete, patch, status). No I/O here.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -41,7 +42,8 @@ struct HttpRequest {
   std::string target;  // path and query
   std::string body;
   std::string content_type;
-  std::string what;  // "get pods ns/name", for error messages
+  std::string what;                      // "get pods ns/name", for error messages
+  std::chrono::milliseconds timeout{0};  // 0: the transport's request_timeout
 };
 
 struct ListOptions {

@@ -315,7 +315,7 @@ struct Transport::Impl {
     Exchange x;
     auto& lowest = beast::get_lowest_layer(c.stream);
     auto req = MakeRequest(r);
-    lowest.expires_after(options.request_timeout);
+    lowest.expires_after(r.timeout.count() > 0 ? r.timeout : options.request_timeout);
     active.insert(&c);
     co_await http::async_write(c.stream, req, redirect_error(use_awaitable, x.ec));
     http::response_parser<http::string_body> parser;

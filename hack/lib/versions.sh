@@ -5,8 +5,15 @@
 : "${ETCD_VERSION:=v3.6.16}"
 : "${KWOK_VERSION:=v0.7.0}"
 : "${HELM_VERSION:=v3.22.0}"
+: "${METRICS_SERVER_VERSION:=v0.8.0}"
 KUBE_BIN="$IARNET_CACHE/bin/kubernetes-$KUBE_VERSION"
 ETCD_BIN="$IARNET_CACHE/bin/etcd-$ETCD_VERSION"
 KWOK_BIN="$IARNET_CACHE/bin/kwok-$KWOK_VERSION"
 HELM_BIN="$IARNET_CACHE/bin/helm-$HELM_VERSION"
-export IARNET_CACHE KUBE_VERSION ETCD_VERSION KWOK_VERSION HELM_VERSION
+METRICS_SERVER_BIN="$IARNET_CACHE/bin/metrics-server-$METRICS_SERVER_VERSION"
+# The real node's images, built locally by hack/build-images.sh (no registry). The pause
+# image's name is containerd's sandbox_image; the test image's tag must not be `latest`,
+# so that the default pull policy IfNotPresent uses the imported image.
+IARNET_PAUSE_IMAGE=registry.k8s.io/pause:3.10
+IARNET_TEST_IMAGE=iarnet.local/testbox:1
+export IARNET_CACHE KUBE_VERSION ETCD_VERSION KWOK_VERSION HELM_VERSION METRICS_SERVER_VERSION

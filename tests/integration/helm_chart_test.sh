@@ -47,13 +47,23 @@ helm template iarnet "$chart" -n "$ns" >"$work/default.yaml"
 kubectl apply --dry-run=server -n "$ns" -f "$work/default.yaml" >/dev/null 2>&1 \
   && pass "default render passes a server-side dry run" || fail "default render: dry run"
 expect_eq "default: a namespaced Role" "$(grep -c '^kind: Role$' "$work/default.yaml")" 1
-expect_eq "default: no ClusterRole" "$(grep -c '^kind: ClusterRole$' "$work/default.yaml")" 0
+expect_eq "default: one ClusterRole, for the kubelet summary only" \
+  "$(grep -c '^kind: ClusterRole$' "$work/default.yaml")" 1
+expect_eq "default: its only cluster-scoped rule is get nodes/proxy" \
+  "$(grep -A12 '^kind: ClusterRole$' "$work/default.yaml" | grep -A2 'resources:' | tr -d ' \n')" \
+  "resources:[nodes/proxy]verbs:[get]"
+helm template iarnet "$chart" -n "$ns" --set usage.kubeletSummary=false >"$work/no-summary.yaml"
+expect_eq "usage.kubeletSummary=false: no ClusterRole at all" \
+  "$(grep -c '^kind: ClusterRole$' "$work/no-summary.yaml")" 0
+expect_eq "usage.kubeletSummary=false: the provider is told" \
+  "$(grep -c 'kubelet_summary: false' "$work/no-summary.yaml")" 1
 expect_eq "default: no PodDisruptionBudget" "$(grep -c '^kind: PodDisruptionBudget$' "$work/default.yaml")" 0
 expect_eq "default: no leader election" "$(grep -c 'enabled: false' "$work/default.yaml")" 1
 helm template iarnet "$chart" -n "$ns" -f "$work/values.yaml" >"$work/custom.yaml"
 kubectl apply --dry-run=server -n "$ns" -f "$work/custom.yaml" >/dev/null 2>&1 \
   && pass "non-default render passes a server-side dry run" || fail "non-default render: dry run"
-expect_eq "clusterWide: a ClusterRole" "$(grep -c '^kind: ClusterRole$' "$work/custom.yaml")" 1
+expect_eq "clusterWide: a ClusterRole (and the kubelet-summary one)" \
+  "$(grep -c '^kind: ClusterRole$' "$work/custom.yaml")" 2
 expect_eq "two replicas: a PodDisruptionBudget" "$(grep -c '^kind: PodDisruptionBudget$' "$work/custom.yaml")" 1
 expect_eq "two replicas: leader election" "$(grep -c 'enabled: true' "$work/custom.yaml")" 1
 expect_eq "the image from values" "$(grep -c 'image: "registry.example/iarnet:9.9.9"' "$work/custom.yaml")" 1
@@ -77,6 +87,7 @@ YAML
 "$bin" --config "$work/config.yaml" --kubeconfig "$work/sa.kubeconfig" >"$work/provider.log" 2>&1 &
 pid=$!
 eventually 60 "the provider runs with the chart's ServiceAccount" grep -q "gRPC on" "$work/provider.log"
+grep -q "gRPC on" "$work/provider.log" || { echo "--- provider log:"; cat "$work/provider.log"; } >&2
 cli() { "$cli_bin" --address "127.0.0.1:$port" "$@"; }
 expect_eq "registered: capacity from the chart's IarnetProvider" \
   "$(cli capacity | sed -n '/"total"/,/}/s/.*"cpu": "\([0-9]*\)".*/\1/p')" 3000
@@ -99,6 +110,14 @@ expect_eq "cannot escalate" "$(can escalate roles -n "$ns")" no
 expect_eq "cannot touch ClusterRoles" "$(can update clusterroles)" no
 expect_eq "cannot change IarnetWorkload specs" "$(can update iarnetworkloads -n "$ns")" no
 expect_eq "can create Pods in its namespace" "$(can create pods -n "$ns")" yes
+expect_eq "can list PodMetrics in its namespace" "$(can list pods.metrics.k8s.io -n "$ns")" yes
+expect_eq "cannot list PodMetrics elsewhere" "$(can list pods.metrics.k8s.io -n default)" no
+expect_eq "can get nodes/proxy (kubelet summary)" "$(can get nodes --subresource=proxy)" yes
+expect_eq "cannot create nodes/proxy (kubelet exec, port-forward)" \
+  "$(can create nodes --subresource=proxy)" no
+expect_eq "cannot get nodes/proxy without the kubelet summary" \
+  "$(kubectl auth can-i --as=system:serviceaccount:default:nobody get nodes --subresource=proxy 2>/dev/null || true)" no
+expect_eq "cannot read Nodes" "$(can get nodes)" no
 
 # The seed's operational commands.
 expect_eq "kubectl get pods -l iarnet.managed=true" "$(k get pods -l iarnet.managed=true --no-headers | wc -l | tr -d ' ')" 2
@@ -120,5 +139,7 @@ helm uninstall iarnet -n "$ns" >/dev/null && pass "helm uninstall" || fail "helm
 left=$(kubectl get deploy,svc,cm,sa,role,rolebinding,pdb,iarnetproviders -n "$ns" \
   -l app.kubernetes.io/instance=iarnet --no-headers 2>/dev/null | wc -l | tr -d ' ')
 expect_eq "nothing of the release is left" "$left" 0
+expect_eq "no cluster-scoped RBAC of the release is left" \
+  "$(kubectl get clusterrole,clusterrolebinding -o name | grep -c -- "-$ns-kubelet-summary")" 0
 expect_eq "the CRDs stay" "$(kubectl get crd iarnetworkloads.iarnet.io iarnetproviders.iarnet.io --no-headers | wc -l | tr -d ' ')" 2
 finish

@@ -149,6 +149,7 @@ TEST_CASE("the effective configuration prints as sorted key=value lines") {
         "provider.deploy_timeout=10000ms\n"
         "provider.health_check_timeout=90000ms\n"
         "provider.host_aliases=\n"
+        "provider.image_pull_timeout=60000ms\n"
         "provider.languages=python=iarnet/component:python_3.11-latest\n"
         "provider.name=iarnet-provider\n"
         "provider.undeploy_timeout=10000ms\n"
@@ -161,7 +162,15 @@ TEST_CASE("the effective configuration prints as sorted key=value lines") {
         "server.shutdown_grace=10000ms\n"
         "server.tls.cert_file=\n"
         "server.tls.client_ca_file=\n"
-        "server.tls.key_file=\n");
+        "server.tls.key_file=\n"
+        "usage.kubelet_summary=true\n");
+  CHECK(Ok("usage: {kubelet_summary: false}").usage.kubelet_summary == false);
+  CHECK(Ok("provider: {image_pull_timeout: 2m}").provider.image_pull_timeout ==
+        iarnet::Millis(120000));
+  CHECK(Err("provider: {image_pull_timeout: -1s}").find("provider.image_pull_timeout") !=
+        std::string::npos);
+  CHECK(Err("usage: {kubelet_summary: maybe}").find("usage.kubelet_summary") != std::string::npos);
+  CHECK(Err("usage: {interval: 1s}").find("usage.interval") != std::string::npos);
 }
 
 TEST_CASE("durations parse as Go writes them") {

@@ -26,8 +26,12 @@ struct Fixture {
     provider.host_aliases = {{"10.1.2.3", {"host.internal"}}};
     ledger = ComputeLedger(provider.capacity, {});
   }
+  std::string now = "2026-11-30T10:00:00Z";
+  std::chrono::milliseconds image_pull_timeout{0};
   WorkloadPlan Run() {
-    return Plan({w, pod, provider, ledger, "provider", "2026-11-30T10:00:00Z"});
+    PlanInputs in{w, pod, provider, ledger, "provider", now};
+    in.image_pull_timeout = image_pull_timeout;
+    return Plan(in);
   }
   // Applies a plan's status as the API server would.
   void Apply(const WorkloadPlan& p) {
@@ -146,6 +150,68 @@ TEST_CASE("plan: the Pod's progress is mirrored and a steady state plans nothing
   CHECK(running.status->admission);  // still charged
   f.Apply(running);
   CHECK(f.Run().Empty());
+}
+
+TEST_CASE("plan: an image that cannot be pulled is given up after the timeout") {
+  Fixture f;
+  f.image_pull_timeout = std::chrono::seconds(30);
+  f.Admit();  // admitted at 10:00:00
+  f.Apply(f.Run());
+  f.pod.exists = true;
+  f.pod.owned = true;
+  f.pod.phase = "Pending";
+  f.pod.node_name = "node-a";
+  f.pod.waiting_reason = "ImagePullBackOff";
+  f.pod.waiting_message = "Back-off pulling image \"nope:1\"";
+
+  f.now = "2026-11-30T10:00:10Z";
+  auto waiting = f.Run();
+  REQUIRE(waiting.status);
+  CHECK(waiting.status->reason == "ImagePullBackOff");
+  CHECK(waiting.status->admission);  // still charged while the deadline is ahead
+  CHECK_FALSE(waiting.delete_pod);
+  CHECK(waiting.requeue_after == std::chrono::milliseconds(20000));  // look again then
+  f.Apply(waiting);
+
+  f.now = "2026-11-30T10:00:30Z";
+  auto given_up = f.Run();
+  REQUIRE(given_up.status);
+  CHECK(given_up.status->phase == Phase::kFailed);
+  CHECK(given_up.status->reason == "ImagePullBackOff");
+  CHECK(given_up.status->message ==
+        "the image could not be pulled within 30s: Back-off pulling image \"nope:1\"");
+  CHECK_FALSE(given_up.status->admission);  // capacity returns
+  CHECK(given_up.delete_pod);               // the kubelet would keep pulling
+  REQUIRE(given_up.events.size() == 1);
+  CHECK(given_up.events[0].type == "Warning");
+  f.Apply(given_up);
+  f.pod.deleting = true;
+  CHECK(f.Run().Empty());  // ended: nothing more, even while the Pod goes
+
+  SECTION("other waiting reasons have no deadline") {
+    Fixture g;
+    g.image_pull_timeout = std::chrono::seconds(30);
+    g.Admit();
+    g.Apply(g.Run());
+    g.pod.exists = g.pod.owned = true;
+    g.pod.phase = "Pending";
+    g.pod.waiting_reason = "ContainerCreating";
+    g.now = "2026-11-30T11:00:00Z";
+    auto p = g.Run();
+    CHECK_FALSE(p.requeue_after);
+    CHECK_FALSE(p.delete_pod);
+    REQUIRE(p.status);
+    CHECK(p.status->admission);
+  }
+  SECTION("timeout 0 never gives up") {
+    f.w.status = waiting.status.value();
+    f.pod.deleting = false;
+    f.image_pull_timeout = std::chrono::milliseconds(0);
+    f.now = "2026-12-30T10:00:00Z";
+    auto p = f.Run();
+    CHECK_FALSE(p.delete_pod);
+    CHECK_FALSE(p.requeue_after);
+  }
 }
 
 TEST_CASE("plan: a Pod that ends releases the charge and says why") {

@@ -52,6 +52,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: [""]
   resources: [events]
   verbs: [create, patch]
+# Real-time usage: metrics-server's PodMetrics of the workloads' Pods.
+- apiGroups: [metrics.k8s.io]
+  resources: [pods]
+  verbs: [get, list]
 # Leader election.
 - apiGroups: [coordination.k8s.io]
   resources: [leases]
