@@ -6,7 +6,9 @@
 //      GetCapacity with the whole ledger
 //   4. the provider's resident set idle and with W workloads cached
 //   5. the provider's CPU time per Deploy, pinned to one core
-// Prints a Markdown table.
+//   6. where the machine's CPU goes: each cluster process's CPU time per raw Pod and per
+//      Deploy (on two shared cores, throughput follows the total)
+// Prints Markdown tables.
 //   deploy_bench [N=2000] [C=16] [W=10000]
 #include <sched.h>
 #include <signal.h>
@@ -16,8 +18,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -148,6 +152,30 @@ void Namespace(kube::Client& c, const std::string& name) {
   });
 }
 
+// CPU seconds used so far by each process that serves a request: the local cluster's
+// components (pid files under $IARNET_CLUSTER_DIR/run), the provider and this benchmark.
+using CpuByProcess = std::map<std::string, double>;
+CpuByProcess CpuNow(pid_t provider) {
+  CpuByProcess out;
+  for (const char* name :
+       {"kube-apiserver", "etcd", "kube-scheduler", "kube-controller-manager", "kwok"}) {
+    std::ifstream pidfile(testing::Env("IARNET_CLUSTER_DIR") + "/run/" + name + ".pid");
+    pid_t pid = 0;
+    if (pidfile >> pid) out[name] = CpuSeconds(pid);
+  }
+  if (provider > 0) out["iarnet-k8s-provider"] = CpuSeconds(provider);
+  out["benchmark client"] = CpuSeconds(getpid());
+  return out;
+}
+CpuByProcess PerOperationMs(const CpuByProcess& before, const CpuByProcess& after, int n) {
+  CpuByProcess out;
+  for (const auto& [name, s] : after) {
+    auto it = before.find(name);
+    out[name] = (s - (it == before.end() ? 0 : it->second)) * 1000 / n;
+  }
+  return out;
+}
+
 std::string Row(const std::string& what, double value, int decimals = 1) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
@@ -166,6 +194,7 @@ int main(int argc, char** argv) {
   // 1. Raw Pod creation.
   std::string raw_ns = "bench-raw-" + suffix;
   Namespace(*admin, raw_ns);
+  CpuByProcess raw_cpu_before = CpuNow(0);
   Run raw = Measure(n, concurrency, [&](int i) {
     try {
       admin->Create(kube::resources::kPods, raw_ns, Pod("p" + std::to_string(i)));
@@ -174,6 +203,15 @@ int main(int argc, char** argv) {
       return false;
     }
   });
+  // Until the scheduler and KWOK have run every Pod, as a Deploy's Pods are run below.
+  testing::Eventually(
+      [&] {
+        kube::ListOptions o;
+        o.field_selector = "status.phase=Running";
+        return admin->ListAll(kube::resources::kPods, raw_ns, o)["items"].size() == size_t(n);
+      },
+      std::chrono::seconds(120));
+  CpuByProcess raw_cpu = PerOperationMs(raw_cpu_before, CpuNow(0), n);
   std::cerr << "raw: " << raw.Throughput() << "/s\n";
 
   // 2 and 5. Deploy over gRPC, the provider pinned to one core.
@@ -197,6 +235,7 @@ int main(int argc, char** argv) {
       grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()),
       "resource.provider.Service");
   double cpu_before = CpuSeconds(provider.pid());
+  CpuByProcess deploy_cpu_before = CpuNow(provider.pid());
   Run deploy = Measure(n, concurrency, [&](int i) {
     pb::DeployResponse resp;
     auto s = grpc_client.Call("Deploy", Deploy("comp.d" + std::to_string(i)), &resp,
@@ -204,6 +243,18 @@ int main(int argc, char** argv) {
     return s.ok() && resp.error().empty();
   });
   double cpu_per_deploy_ms = (CpuSeconds(provider.pid()) - cpu_before) * 1000 / n;
+  // Until every workload is Running (its status written), as the raw Pods were.
+  testing::Eventually(
+      [&] {
+        json list = admin->ListAll(iarnet::kWorkloadResource, ns);
+        size_t running = 0;
+        for (const auto& item : list["items"]) {
+          if (item.value("status", json::object()).value("phase", "") == "Running") ++running;
+        }
+        return running == size_t(n);
+      },
+      std::chrono::seconds(120));
+  CpuByProcess deploy_cpu = PerOperationMs(deploy_cpu_before, CpuNow(provider.pid()), n);
   std::cerr << "deploy: " << deploy.Throughput() << "/s, " << deploy.errors << " errors\n";
 
   // 3 and 4. W admitted workloads (created directly; the controller admits them).
@@ -266,6 +317,24 @@ int main(int argc, char** argv) {
                    ready ? restart_s : -1, 2)
             << Row("provider RSS idle (MiB)", rss_idle)
             << Row("**provider RSS with the workloads cached (MiB)** (target <= 40)", rss_full);
+  double raw_total = 0, deploy_total = 0;
+  std::cout << "\nCPU time per operation by process, from the start of the requests until every "
+               "Pod (raw) or workload (Deploy) is Running (ms):\n\n"
+            << "| process | per raw Pod | per Deploy |\n|---|---|---|\n";
+  for (const auto& [name, ms] : deploy_cpu) {
+    double r = raw_cpu.count(name) ? raw_cpu.at(name) : 0;
+    raw_total += r;
+    deploy_total += ms;
+    char line[160];
+    std::snprintf(line, sizeof line, "| %s | %.2f | %.2f |\n", name.c_str(), r, ms);
+    std::cout << line;
+  }
+  char total[160];
+  std::snprintf(total, sizeof total, "| **all** | %.2f | %.2f |\n", raw_total, deploy_total);
+  std::snprintf(total + std::strlen(total), sizeof total - std::strlen(total),
+                "\n**Deploy / raw CPU per operation, whole machine: %.2f**\n",
+                deploy_total / raw_total);
+  std::cout << total;
   admin->Delete(kube::resources::kNamespaces, "", raw_ns);
   return 0;
 }

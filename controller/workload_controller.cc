@@ -6,6 +6,7 @@
 #include "kube/error.h"
 #include "kube/log.h"
 #include "kube/time_format.h"
+#include "pod_cache_form.h"
 #include "workload_plan.h"
 
 namespace iarnet {
@@ -50,9 +51,17 @@ void WorkloadController::StartCaches() {
     }
   }
   events_ = std::make_unique<kube::EventRecorder>(client_, options_.field_manager);
-  workloads_ = std::make_unique<kube::Informer>(client_, kWorkloadResource, options_.namespace_);
+  // The charge index changes with the cache, in the same step: an admission decision
+  // must never see a cache that has a charge the index does not.
+  kube::Informer::Options workload_options;
+  workload_options.on_store = [this](const kube::ObjectPtr& before, const kube::ObjectPtr& after) {
+    IndexWorkload(after ? after : before, !after);
+  };
+  workloads_ = std::make_unique<kube::Informer>(client_, kWorkloadResource, options_.namespace_,
+                                                workload_options);
   kube::Informer::Options pod_options;
   pod_options.watch.label_selector = "iarnet.managed=true";
+  pod_options.transform = KeepWhatThePodCacheNeeds;
   pods_ = std::make_unique<kube::Informer>(client_, kube::resources::kPods, options_.namespace_,
                                            pod_options);
   providers_ = std::make_unique<kube::Informer>(client_, kProviderResource, options_.namespace_);
@@ -150,6 +159,8 @@ void WorkloadController::EnqueueOwner(const kube::ObjectPtr& pod) {
   for (const auto& ref : meta.value("ownerReferences", kube::json::array())) {
     if (ref.value("controller", false) && ref.value("kind", "") == "IarnetWorkload") {
       queue_.Add(meta.value("namespace", "") + "/" + ref.value("name", ""));
+      // Deploy returns once the Pod exists: its waiters look at the Pod cache too.
+      if (options_.on_workload_event) options_.on_workload_event();
       return;
     }
   }
@@ -163,10 +174,12 @@ void WorkloadController::EnqueueOwner(const kube::ObjectPtr& pod) {
 }
 
 void WorkloadController::EnqueueRejected() {
-  for (const auto& o : workloads_->List()) {
-    if ((*o).contains("status") && (*o)["status"].value("phase", "") == "Rejected")
-      queue_.Add(kube::ObjectKey(*o));
+  std::vector<std::string> rejected;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    rejected.assign(charges_.rejected().begin(), charges_.rejected().end());
   }
+  for (const auto& key : rejected) queue_.Add(key);
 }
 
 ProviderSpec WorkloadController::CurrentProviderSpec() {
@@ -175,21 +188,34 @@ ProviderSpec WorkloadController::CurrentProviderSpec() {
 }
 
 Ledger WorkloadController::LedgerLocked(const ProviderSpec& spec, bool count_reserved) {
-  std::vector<Resources> charges;
-  for (const auto& o : workloads_->List()) {
-    std::string key = kube::ObjectKey(*o);
-    auto it = overlay_.find(key);
-    if (it != overlay_.end() && it->second.resource_version == kReserved && !count_reserved) {
-      it = overlay_.end();  // a charge still being written is not in the published ledger
-    }
-    if (it != overlay_.end() && VersionOf(*o) < it->second.resource_version) {
-      if (it->second.charge) charges.push_back(*it->second.charge);
+  // The cached records, summed as they arrive (charges_), with our own writes the cache
+  // has not shown yet standing in for the cached ones.
+  std::map<std::string, std::optional<Resources>> unobserved;
+  for (auto it = overlay_.begin(); it != overlay_.end();) {
+    bool reserved = it->second.resource_version == kReserved;
+    const ChargeIndex::Entry* cached = charges_.Find(it->first);
+    if (!reserved && cached && cached->resource_version >= it->second.resource_version) {
+      it = overlay_.erase(it);  // the cache caught up
       continue;
     }
-    if (it != overlay_.end()) overlay_.erase(it);  // the cache caught up
-    if (auto a = AdmissionFromJson(*o)) charges.push_back(a->charged);
+    // A charge still being written is not in the published ledger.
+    if (cached && (count_reserved || !reserved)) unobserved[it->first] = it->second.charge;
+    ++it;
   }
-  return ComputeLedger(spec.capacity, charges);
+  return charges_.ComputeWith(spec.capacity, unobserved);
+}
+
+void WorkloadController::IndexWorkload(const kube::ObjectPtr& o, bool deleted) {
+  std::string key = kube::ObjectKey(*o);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (deleted) {
+    charges_.Erase(key);
+    return;
+  }
+  auto admission = AdmissionFromJson(*o);
+  bool rejected = (*o).contains("status") && (*o)["status"].value("phase", "") == "Rejected";
+  charges_.Set(key, VersionOf(*o),
+               admission ? std::optional<Resources>(admission->charged) : std::nullopt, rejected);
 }
 
 Ledger WorkloadController::CurrentLedger() {

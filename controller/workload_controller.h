@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "charge_index.h"
 #include "iarnet_types.h"
 #include "kube/client.h"
 #include "kube/event_recorder.h"
@@ -38,8 +39,8 @@ struct ControllerOptions {
   int workers = 16;  // reconciles of different workloads in parallel
   // A Pod that cannot pull its image is given up this long after admission (0: never).
   std::chrono::milliseconds image_pull_timeout{std::chrono::seconds(60)};
-  // Called after the workload cache changed (on the I/O thread: must not block). The
-  // gRPC front end wakes its Deploy and Undeploy waiters with it.
+  // Called after the workload cache or a workload's Pod changed (on the I/O thread: must
+  // not block). The gRPC front end wakes its Deploy and Undeploy waiters with it.
   std::function<void()> on_workload_event;
   // Called after each reconcile with its duration and "success" or "error" (metrics).
   std::function<void(double seconds, const std::string& result)> on_reconcile;
@@ -92,6 +93,7 @@ class WorkloadController {
   void DropReservation(const std::string& key);
   void WriteProviderStatus();
 
+  void IndexWorkload(const kube::ObjectPtr& workload, bool deleted);  // feeds charges_
   void EnqueueOwner(const kube::ObjectPtr& pod);
   void EnqueueRejected();
 
@@ -117,6 +119,8 @@ class WorkloadController {
     std::optional<Resources> charge;
   };
   std::map<std::string, Written> overlay_;
+  // Every cached workload's admission record and phase, summed as the cache changes.
+  ChargeIndex charges_;
   // The resource_version of a charge reserved by an admission whose write is in flight.
   static constexpr uint64_t kReserved = UINT64_MAX;
   Ledger last_written_ledger_;

@@ -129,10 +129,10 @@ WorkloadPlan Plan(const PlanInputs& in) {
            "the Pod was deleted; released " + Describe(w.status.admission->charged)});
       return plan;
     }
+    // Only the Pod: its name goes into the status once the Pod is seen, with its progress
+    // (one write fewer per workload). A Pod deleted before it was ever seen is created
+    // again, as if its creation had failed.
     plan.create_pod = true;
-    s.pod_name = w.metadata.name;
-    plan.events.push_back({"Normal", "PodCreated", "created Pod " + w.metadata.name});
-    Finish(plan, w, std::move(s));
     return plan;
   }
   if (!pod.owned) {
@@ -183,6 +183,11 @@ WorkloadPlan Plan(const PlanInputs& in) {
     plan.events.push_back(
         {"Warning", pod.waiting_reason,
          message + "; deleted the Pod, released " + Describe(w.status.admission->charged)});
+    return plan;
+  } else if (pod.waiting_reason.empty() && w.status.pod_name.empty() &&
+             w.status.reason == "Admitted") {
+    // Just created and on its way (scheduling, starting): nothing worth a write yet; the
+    // next change of the Pod (Running, or waiting for a reason) is recorded with its name.
     return plan;
   } else {
     if (left) plan.requeue_after = *left;

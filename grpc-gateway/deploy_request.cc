@@ -4,6 +4,7 @@
 
 #include "ledger.h"
 #include "names.h"
+#include "workload_plan.h"
 
 namespace iarnet {
 
@@ -116,7 +117,10 @@ json WorkloadManifest(const DeployPlan& plan, const std::string& ns) {
           {"metadata",
            {{"name", plan.name},
             {"namespace", ns},
-            {"annotations", {{"iarnet.io/created-by", "grpc"}}}}},
+            {"annotations", {{"iarnet.io/created-by", "grpc"}}},
+            // Set at creation, so the controller's first step is admission (one write
+            // fewer); a Deploy that gives up before admission removes it again.
+            {"finalizers", {kReleaseFinalizer}}}},
           {"spec", spec}};
 }
 

@@ -5,6 +5,7 @@
 #include "kube/error.h"
 #include "kube/log.h"
 #include "names.h"
+#include "workload_plan.h"
 
 namespace iarnet {
 namespace {
@@ -61,8 +62,9 @@ kube::json ControlPlanePatch(const ControlPlane& cp, const std::string& resource
 enum class Outcome { kPending, kRunning, kRejected, kFailed, kGone };
 
 // `o` from the cache; absent counts as gone only once it was seen (the cache may not
-// have caught up with our own create yet).
-Outcome Judge(const kube::ObjectPtr& o, const std::string& uid, bool* seen) {
+// have caught up with our own create yet). `pod`: the workload's Pod from the Pod cache.
+Outcome Judge(const kube::ObjectPtr& o, const std::string& uid, const kube::ObjectPtr& pod,
+              bool* seen) {
   if (!o) return *seen ? Outcome::kGone : Outcome::kPending;
   if (!uid.empty() && (*o)["metadata"].value("uid", "") != uid) return Outcome::kGone;
   *seen = true;
@@ -71,6 +73,11 @@ Outcome Judge(const kube::ObjectPtr& o, const std::string& uid, bool* seen) {
   if (phase == "Rejected") return Outcome::kRejected;
   if (phase == "Failed") return Outcome::kFailed;
   if (!s.value("podName", "").empty()) return Outcome::kRunning;  // the Pod exists
+  if (pod && !uid.empty()) {
+    for (const auto& ref : (*pod)["metadata"].value("ownerReferences", kube::json::array())) {
+      if (ref.value("controller", false) && ref.value("uid", "") == uid) return Outcome::kRunning;
+    }
+  }
   return Outcome::kPending;
 }
 
@@ -214,9 +221,31 @@ grpc::Status ProviderService::GetRealTimeUsage(const pb::GetRealTimeUsageRequest
   return grpc::Status::OK;
 }
 
-void ProviderService::DeleteWorkload(const std::string& name) {
+void ProviderService::DeleteWorkload(const std::string& name, const std::string& uid) {
   try {
     client_.Delete(kWorkloadResource, ns_, name);
+    // Never admitted, it holds no charge: our finalizer has nothing to guard, and with no
+    // leader running nobody else would remove it. Once admitted, the release is the
+    // controller's (the resourceVersion test makes the two never cross).
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      kube::json w = client_.Get(kWorkloadResource, ns_, name);
+      if (w["metadata"].value("uid", "") != uid || AdmissionFromJson(w)) return;
+      kube::json kept = kube::json::array();
+      for (const auto& f : w["metadata"].value("finalizers", kube::json::array())) {
+        if (f != kReleaseFinalizer) kept.push_back(f);
+      }
+      kube::json ops = kube::json::array(
+          {{{"op", "test"},
+            {"path", "/metadata/resourceVersion"},
+            {"value", w["metadata"].value("resourceVersion", "")}},
+           {{"op", "replace"}, {"path", "/metadata/finalizers"}, {"value", kept}}});
+      try {
+        client_.Patch(kWorkloadResource, ns_, name, kube::PatchType::kJson, ops);
+        return;
+      } catch (const kube::Error& e) {
+        if (!e.IsConflict() && !e.IsInvalid()) throw;  // a failed test is 422 or 409
+      }
+    }
   } catch (const kube::Error& e) {
     if (!e.IsNotFound()) {
       KLOG(kWarning, "grpc") << "deleting workload " << name << ": " << e.what();
@@ -289,7 +318,7 @@ std::string ProviderService::DeployLocked(const pb::DeployRequest& r, std::strin
   Outcome v = Outcome::kPending;
   bool cached = false;
   for (uint64_t seen = changes_.version();;) {
-    v = Judge(controller_.workloads().Get(key), uid, &cached);
+    v = Judge(controller_.workloads().Get(key), uid, controller_.pods().Get(key), &cached);
     if (v != Outcome::kPending || std::chrono::steady_clock::now() >= deadline) break;
     seen = changes_.WaitPast(seen, deadline);
   }
@@ -300,7 +329,7 @@ std::string ProviderService::DeployLocked(const pb::DeployRequest& r, std::strin
   // A request that does not end with a running component leaves nothing behind.
   auto give_up = [&](const std::string& outcome, const std::string& message) {
     *result = outcome;
-    if (created) DeleteWorkload(plan.name);
+    if (created) DeleteWorkload(plan.name, uid);
     return message;
   };
   switch (v) {
@@ -357,7 +386,7 @@ grpc::Status ProviderService::Undeploy(const pb::UndeployRequest& r, pb::Undeplo
   auto deadline = std::chrono::steady_clock::now() + options_.undeploy_timeout;
   bool cached = true;  // it existed a moment ago: absent from the cache means gone
   for (uint64_t seen = changes_.version();;) {
-    if (Judge(controller_.workloads().Get(key), uid, &cached) == Outcome::kGone) {
+    if (Judge(controller_.workloads().Get(key), uid, nullptr, &cached) == Outcome::kGone) {
       try {
         kube::json w = client_.Get(kWorkloadResource, ns_, name);
         if (w["metadata"].value("uid", "") != uid) return grpc::Status::OK;

@@ -58,7 +58,9 @@ class ProviderService {
   // Why a call from `provider_id` is refused, or "" when it is allowed.
   std::string Refusal(const std::string& provider_id);
   std::string DeployLocked(const resource::provider::DeployRequest& r, std::string* result);
-  void DeleteWorkload(const std::string& name);
+  // Deletes a workload this Deploy created (uid), releasing its finalizer if it was
+  // never admitted.
+  void DeleteWorkload(const std::string& name, const std::string& uid);
 
   kube::Client& client_;
   WorkloadController& controller_;

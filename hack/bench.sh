@@ -38,7 +38,7 @@ report() {  # report FILE TITLE COMMAND...
     echo "$table"
     # The analysis of what limits the figures, kept by hand next to the report.
     local notes="$repo/bench/${file%.md}.notes.md"
-    [ -f "$notes" ] && { echo; cat "$notes"; }
+    if [ -f "$notes" ]; then echo; cat "$notes"; fi
   } >"$repo/bench/$file"
 }
 

@@ -336,9 +336,10 @@ cmd_down() {
   log "down: stopped and removed $dir"
 }
 
-cmd_status() {
+# print_status COMPONENT...: one line each; fails if any is stopped.
+print_status() {
   local name ok=0
-  for name in "${components[@]}"; do
+  for name in "$@"; do
     if running "$name"; then
       printf '%-24s running (pid %s)\n' "$name" "$(cat "$run/$name.pid")"
     else
@@ -346,6 +347,12 @@ cmd_status() {
       ok=1
     fi
   done
+  return $ok
+}
+
+cmd_status() {
+  local ok=0
+  print_status "${components[@]}" || ok=1
   if [ -f "$run/real-node" ]; then real_node_status || ok=1; fi
   if [ $ok = 0 ] && kubectl get --raw /readyz >/dev/null 2>&1; then
     echo "apiserver                ready at $server"

@@ -10,13 +10,30 @@
 #include "time_format.h"
 
 namespace kube {
-namespace {
-// Like client-go's aggregation window: a repeat after this long starts a new Event.
-constexpr auto kWindow = std::chrono::minutes(10);
-}  // namespace
+// Like client-go's aggregation window (10 minutes by default): a repeat after the window
+// starts a new Event, so a series older than that is only kept while it is written.
+EventRecorder::EventRecorder(Client& client, std::string component, std::string instance,
+                             std::chrono::milliseconds window)
+    : client_(client),
+      component_(std::move(component)),
+      instance_(std::move(instance)),
+      window_(window) {}
 
-EventRecorder::EventRecorder(Client& client, std::string component, std::string instance)
-    : client_(client), component_(std::move(component)), instance_(std::move(instance)) {}
+void EventRecorder::DropExpiredLocked(std::chrono::system_clock::time_point now) {
+  for (auto it = series_.begin(); it != series_.end();) {
+    if (!it->second.in_flight && now - it->second.first > window_)
+      it = series_.erase(it);
+    else
+      ++it;
+  }
+  // Amortized: the next pass when the map has doubled, so a record costs O(1) on average.
+  prune_at_ = std::max<size_t>(1024, series_.size() * 2);
+}
+
+size_t EventRecorder::series() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return series_.size();
+}
 
 void EventRecorder::Record(const json& object, const std::string& type, const std::string& reason,
                            const std::string& message) {
@@ -29,9 +46,10 @@ void EventRecorder::Record(const json& object, const std::string& type, const st
       involved["uid"].get<std::string>() + "\x1f" + type + "\x1f" + reason + "\x1f" + message;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto& s = series_[key];
     auto now = std::chrono::system_clock::now();
-    if (s.count > 0 && now - s.first > kWindow && !s.in_flight) s = Series{};
+    if (series_.size() >= prune_at_) DropExpiredLocked(now);
+    auto& s = series_[key];
+    if (s.count > 0 && now - s.first > window_ && !s.in_flight) s = Series{};
     ++s.pending;
     s.last = now;
     if (s.count == 0 && !s.in_flight) s.first = now;

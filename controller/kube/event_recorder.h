@@ -16,7 +16,9 @@ namespace kube {
 
 class EventRecorder {
  public:
-  EventRecorder(Client& client, std::string component, std::string instance = "");
+  // Repeats within `window` of the first are one Event; older series are forgotten.
+  EventRecorder(Client& client, std::string component, std::string instance = "",
+                std::chrono::milliseconds window = std::chrono::minutes(10));
 
   // `object` is the involved object (kind, apiVersion and metadata are read from it).
   void Normal(const json& object, const std::string& reason, const std::string& message) {
@@ -30,6 +32,8 @@ class EventRecorder {
 
   // Waits until every recorded event has been written (tests, shutdown).
   void Flush();
+  // The series remembered for aggregation (bounded: expired ones are dropped).
+  size_t series() const;
 
  private:
   struct Series {
@@ -46,9 +50,13 @@ class EventRecorder {
   Client& client_;
   std::string component_;
   std::string instance_;
-  std::mutex mu_;
+  void DropExpiredLocked(std::chrono::system_clock::time_point now);
+
+  std::chrono::milliseconds window_;
+  mutable std::mutex mu_;
   std::condition_variable idle_cv_;
   std::map<std::string, Series> series_;
+  size_t prune_at_ = 1024;  // drop expired series when there are this many
   int in_flight_ = 0;
 };
 

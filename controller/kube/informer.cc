@@ -113,7 +113,7 @@ void Informer::Restarted(std::vector<json> items) {
     std::unordered_map<std::string, ObjectPtr> next;
     next.reserve(items.size());
     for (auto& item : items) {
-      if (options_.strip_managed_fields) item["metadata"].erase("managedFields");
+      Prepare(item);
       std::string key = ObjectKey(item);
       auto it = cache_.find(key);
       if (it != cache_.end() && Version(*it->second) == Version(item)) {
@@ -129,11 +129,12 @@ void Informer::Restarted(std::vector<json> items) {
       if (!next.count(key)) changes.push_back({obj, nullptr});
     }
     cache_ = std::move(next);
+    if (options_.on_store) {
+      for (auto& c : changes) options_.on_store(c.old_object, c.new_object);
+    }
     index_.clear();
     for (auto& [key, obj] : cache_) IndexLocked(key, *obj, true);
-    synced_ = true;
   }
-  synced_cv_.notify_all();
   for (auto& c : changes) {
     for (auto& h : handlers_) {
       if (!c.old_object && h.on_add) h.on_add(c.new_object);
@@ -141,10 +142,23 @@ void Informer::Restarted(std::vector<json> items) {
       if (!c.new_object && h.on_delete) h.on_delete(c.old_object);
     }
   }
+  // Synced once the handlers have seen the list too: whatever they maintain (a work
+  // queue, the controller's ledger index) is complete when WaitForSync returns.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    synced_ = true;
+  }
+  synced_cv_.notify_all();
+}
+
+void Informer::Prepare(json& object) const {
+  if (options_.strip_managed_fields && object.contains("metadata"))
+    object["metadata"].erase("managedFields");
+  if (options_.transform) options_.transform(object);
 }
 
 void Informer::Applied(json object) {
-  if (options_.strip_managed_fields) object["metadata"].erase("managedFields");
+  Prepare(object);
   std::string key = ObjectKey(object);
   auto obj = std::make_shared<const json>(std::move(object));
   ObjectPtr old;
@@ -159,6 +173,7 @@ void Informer::Applied(json object) {
       cache_.emplace(key, obj);
     }
     IndexLocked(key, *obj, true);
+    if (options_.on_store) options_.on_store(old, obj);
   }
   for (auto& h : handlers_) {
     if (old && h.on_update) h.on_update(old, obj);
@@ -167,6 +182,7 @@ void Informer::Applied(json object) {
 }
 
 void Informer::Deleted(json object) {
+  Prepare(object);
   std::string key = ObjectKey(object);
   ObjectPtr last = std::make_shared<const json>(std::move(object));
   {
@@ -174,6 +190,7 @@ void Informer::Deleted(json object) {
     auto it = cache_.find(key);
     if (it != cache_.end()) {
       IndexLocked(key, *it->second, false);
+      if (options_.on_store) options_.on_store(it->second, nullptr);
       cache_.erase(it);
     }
   }

@@ -40,6 +40,13 @@ class Informer {
     std::vector<std::string> index_labels;
     // Drop metadata.managedFields on the way in: large, and of no use to controllers.
     bool strip_managed_fields = true;
+    // Reduces each object before it is cached (client-go's SetTransform): keep only
+    // what the readers use, since the cache is most of a controller's memory.
+    std::function<void(json&)> transform;
+    // Called with the cache's lock held as each object enters, changes or leaves the
+    // cache (`after` null: removed), for indexes that must never lag the cache. Must be
+    // quick, and must not take a lock that is held while calling into this informer.
+    std::function<void(const ObjectPtr& before, const ObjectPtr& after)> on_store;
   };
 
   Informer(Client& client, ResourceType type, std::string ns, Options options);
@@ -54,6 +61,7 @@ class Informer {
   // Stops watching and waits for the watch loop to end (not from the I/O thread).
   void Stop();
 
+  // True once the first list is in the cache and every handler has seen it.
   bool HasSynced() const;
   bool WaitForSync(Millis timeout) const;
 
@@ -68,6 +76,7 @@ class Informer {
 
  private:
   void Restarted(std::vector<json> items);
+  void Prepare(json& object) const;  // strip managedFields, then the transform
   void Applied(json object);
   void Deleted(json object);
   void IndexLocked(const std::string& key, const json& object, bool add);

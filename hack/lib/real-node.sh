@@ -267,15 +267,4 @@ real_node_down() {
   rm -f "$real_owner"
 }
 
-real_node_status() {
-  local name ok=0
-  for name in "${real_components[@]}"; do
-    if running "$name"; then
-      printf '%-24s running (pid %s)\n' "$name" "$(cat "$run/$name.pid")"
-    else
-      printf '%-24s stopped\n' "$name"
-      ok=1
-    fi
-  done
-  return $ok
-}
+real_node_status() { print_status "${real_components[@]}"; }

@@ -52,9 +52,9 @@ TEST_CASE("deploy request: a current control plane's request becomes a workload"
   json m = WorkloadManifest(p, "ns1");
   CHECK(m["metadata"]["name"] == p.name);
   CHECK(m["metadata"]["namespace"] == "ns1");
-  // No finalizer from the front end: a request given up while no leader runs must be
-  // deletable at once; the controller adds it before anything is charged.
-  CHECK_FALSE(m["metadata"].contains("finalizers"));
+  // The release finalizer from the start: the controller's first step is admission. A
+  // Deploy that gives up before admission removes it again (tested end to end).
+  CHECK(m["metadata"]["finalizers"] == json::array({"iarnet.io/release"}));
   CHECK(m["spec"]["language"] == "python");
   CHECK(m["spec"]["resources"]["cpu"] == 500);
   CHECK_FALSE(m["spec"].contains("image"));

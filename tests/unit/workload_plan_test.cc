@@ -85,8 +85,33 @@ TEST_CASE("plan: admission records the charge and then the Pod is created") {
   f.Apply(p);
   auto next = f.Run();
   CHECK(next.create_pod);
-  REQUIRE(next.status);
-  CHECK(next.status->pod_name == "w1");
+  CHECK_FALSE(next.status);  // the Pod's name is recorded once the Pod is seen
+  CHECK(next.events.empty());
+  CHECK(f.Run().create_pod);  // not seen yet: creating again is what it takes (AlreadyExists)
+
+  // Seen on its way (no waiting reason yet): nothing worth a write.
+  f.pod.exists = f.pod.owned = true;
+  f.pod.phase = "Pending";
+  f.pod.node_name = "node-a";
+  CHECK(f.Run().Empty());
+  // Running: its name, node and progress in one write.
+  f.pod.phase = "Running";
+  auto running = f.Run();
+  REQUIRE(running.status);
+  CHECK(running.status->pod_name == "w1");
+  CHECK(running.status->node_name == "node-a");
+  CHECK(running.status->phase == Phase::kRunning);
+}
+
+TEST_CASE("plan: a Pod deleted before it was ever seen is created again") {
+  Fixture f;
+  f.Admit();
+  CHECK(f.Run().create_pod);
+  // The Pod never showed up as ours (deleted at once): the status names no Pod, so
+  // this is not "deleted by someone else", and the charge still holds.
+  auto again = f.Run();
+  CHECK(again.create_pod);
+  CHECK_FALSE(again.status);
 }
 
 TEST_CASE("plan: rejection says what was asked and what was free and is not repeated") {

@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "kube/event_recorder.h"
 #include "support.h"
@@ -32,4 +33,33 @@ TEST_CASE("event recorder: events about an object with repeats aggregated by cou
   CHECK(by_reason["Admitted"]["involvedObject"]["kind"] == "ConfigMap");
   CHECK(by_reason["Rejected"]["count"] == 1);
   CHECK(by_reason["Rejected"]["type"] == "Warning");
+}
+
+TEST_CASE(
+    "event recorder: series past the aggregation window are forgotten, so memory is bounded") {
+  auto c = testing::AdminClient();
+  TestNamespace ns(*c);
+  json cm = c->Create(resources::kConfigMaps, ns, testing::ConfigMap("subject"));
+  EventRecorder recorder(*c, "iarnet-k8s-provider", "test", std::chrono::seconds(2));
+  // 1,500 distinct events (a long-running operator sees one per workload and reason).
+  for (int i = 0; i < 1500; ++i) recorder.Normal(cm, "Admitted", "workload " + std::to_string(i));
+  recorder.Flush();
+  CHECK(recorder.series() == 1500);  // all within the window: all remembered
+  std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+  // Past the window: the next pass (when the map has doubled) drops the old series.
+  for (int i = 0; i < 600; ++i) recorder.Normal(cm, "Admitted", "later " + std::to_string(i));
+  recorder.Flush();
+  CHECK(recorder.series() == 600);
+  // A repeat within the window is still aggregated into one Event.
+  recorder.Normal(cm, "Admitted", "later 0");
+  recorder.Flush();
+  ListOptions o;
+  o.field_selector =
+      "involvedObject.uid=" + cm["metadata"]["uid"].get<std::string>() + ",reason=Admitted";
+  bool aggregated = false;
+  json events = c->ListAll(resources::kEvents, ns, o);  // named: the loop must not outlive it
+  for (auto& e : events["items"]) {
+    if (e["message"] == "later 0") aggregated = e["count"] == 2;
+  }
+  CHECK(aggregated);
 }

@@ -123,6 +123,54 @@ TEST_CASE("informer: list then watch with handlers and label index and sync") {
   inf.Stop();
 }
 
+TEST_CASE("informer: transform shapes what is cached and on_store sees the cache change in step") {
+  auto c = testing::AdminClient();
+  TestNamespace ns(*c);
+  c->Create(resources::kConfigMaps, ns, testing::ConfigMap("first", {{"big", "xxxxxxxx"}}));
+  Informer::Options o;
+  o.transform = [](json& cm) { cm.erase("data"); };  // keep everything but the payload
+  // A second index kept by on_store: at every moment it must equal the cache's keys, and
+  // a handler must never find the cache ahead of it (so it runs before handlers).
+  std::mutex index_mu;
+  std::set<std::string> index;
+  o.on_store = [&](const ObjectPtr& before, const ObjectPtr& after) {
+    std::lock_guard<std::mutex> l(index_mu);
+    if (after)
+      index.insert(ObjectKey(*after));
+    else
+      index.erase(ObjectKey(*before));
+  };
+  Informer inf(*c, resources::kConfigMaps, ns, o);
+  std::atomic<int> lagging{0};
+  auto check = [&](const ObjectPtr&) {
+    std::set<std::string> cached;
+    for (auto& x : inf.List()) cached.insert(ObjectKey(*x));
+    std::lock_guard<std::mutex> l(index_mu);  // not held while calling the informer
+    if (cached != index) ++lagging;
+  };
+  inf.AddHandlers({check, [&](const ObjectPtr&, const ObjectPtr& x) { check(x); }, check});
+  inf.Start();
+  REQUIRE(inf.WaitForSync(std::chrono::seconds(10)));
+  {
+    std::lock_guard<std::mutex> l(index_mu);
+    CHECK(index.count(std::string(ns) + "/first") == 1);  // the list went through on_store
+  }
+  for (int i = 0; i < 20; ++i)
+    c->Create(resources::kConfigMaps, ns,
+              testing::ConfigMap("m" + std::to_string(i), {{"k", "v"}}));
+  for (int i = 0; i < 10; ++i) c->Delete(resources::kConfigMaps, ns, "m" + std::to_string(i));
+  REQUIRE(testing::Eventually([&] { return Versions(inf.List()) == FreshList(*c, ns); },
+                              std::chrono::seconds(10)));
+  CHECK(lagging == 0);
+  {
+    std::lock_guard<std::mutex> l(index_mu);
+    CHECK(index.size() == inf.Size());
+  }
+  CHECK_FALSE((*inf.Get(ns, "first")).contains("data"));
+  CHECK((*inf.Get(ns, "first"))["metadata"]["name"] == "first");
+  inf.Stop();
+}
+
 TEST_CASE("informer: periodic resync re-delivers cached objects as updates") {
   auto c = testing::AdminClient();
   TestNamespace ns(*c);

@@ -68,7 +68,7 @@ TEST_CASE(
   // Events tell the story of each workload.
   CHECK(testing::Eventually([&] {
     auto reasons = EventReasons(*c, ns, "w1");
-    return reasons.count("Admitted") && reasons.count("PodCreated");
+    return reasons.count("Admitted") == 1;
   }));
 
   c->Create(kWorkloads, ns, NewWorkload("over", 1));

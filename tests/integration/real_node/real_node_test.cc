@@ -53,6 +53,14 @@ std::unique_ptr<Provider> RealNodeProvider(const std::string& ns, int64_t cpu) {
       ns, cpu, "provider: {languages: {python: " + kTestImage + "}, image_pull_timeout: 5s}\n");
 }
 
+// What each test starts from: a namespace, only the real node schedulable, a provider.
+struct OnRealNode {
+  std::unique_ptr<kube::Client> c = AdminClient();
+  TestNamespace ns{*c, "real"};
+  OnlyRealNode real;
+  std::unique_ptr<Provider> p = RealNodeProvider(ns, 4000);
+};
+
 pb::DeployRequest Component(const std::string& id, int64_t cpu, int64_t memory,
                             const std::string& run = "") {
   auto r = DeployOf(id, cpu);
@@ -171,12 +179,9 @@ double ServedPodMetricsLists() {
 
 }  // namespace
 
-TEST_CASE("real node: a workload's Pod gets exactly its cpu quota and memory limit in its cgroup") {
-  auto c = AdminClient();
-  TestNamespace ns(*c, "real");
-  OnlyRealNode real;
-  auto p = RealNodeProvider(ns, 4000);
-
+TEST_CASE_METHOD(
+    OnRealNode,
+    "real node: a workload's Pod gets exactly its cpu quota and memory limit in its cgroup") {
   REQUIRE(Deploy(*p->current, Component("comp.cgroup", 250, 64 << 20)) == "");
   WaitForPhase(*c, ns, "comp.cgroup", "Running");
   json pod = PodOf(*c, ns, "comp.cgroup");
@@ -202,12 +207,9 @@ TEST_CASE("real node: a workload's Pod gets exactly its cpu quota and memory lim
   RequireLedgerExact(*c, ns);
 }
 
-TEST_CASE("real node: a component that exits non-zero fails its workload with the exit code") {
-  auto c = AdminClient();
-  TestNamespace ns(*c, "real");
-  OnlyRealNode real;
-  auto p = RealNodeProvider(ns, 4000);
-
+TEST_CASE_METHOD(
+    OnRealNode,
+    "real node: a component that exits non-zero fails its workload with the exit code") {
   REQUIRE(Deploy(*p->current, Component("comp.exit", 300, 32 << 20, "sleep 1; exit 3")) == "");
   CHECK(Used(*p->current) == 300);
   json w = WaitForPhase(*c, ns, "comp.exit", "Failed");
@@ -219,12 +221,7 @@ TEST_CASE("real node: a component that exits non-zero fails its workload with th
   RequireLedgerExact(*c, ns);
 }
 
-TEST_CASE("real node: a component over its memory limit is reported OOMKilled") {
-  auto c = AdminClient();
-  TestNamespace ns(*c, "real");
-  OnlyRealNode real;
-  auto p = RealNodeProvider(ns, 4000);
-
+TEST_CASE_METHOD(OnRealNode, "real node: a component over its memory limit is reported OOMKilled") {
   // dd's 256 MiB buffer is touched at once: far over the 32 MiB limit.
   REQUIRE(Deploy(*p->current, Component("comp.oom", 200, 32 << 20,
                                         "dd if=/dev/zero of=/dev/null bs=256M count=1")) == "");
@@ -235,12 +232,9 @@ TEST_CASE("real node: a component over its memory limit is reported OOMKilled") 
   RequireLedgerExact(*c, ns);
 }
 
-TEST_CASE("real node: an image that cannot be pulled is reported and freed after the timeout") {
-  auto c = AdminClient();
-  TestNamespace ns(*c, "real");
-  OnlyRealNode real;
-  auto p = RealNodeProvider(ns, 4000);
-
+TEST_CASE_METHOD(
+    OnRealNode,
+    "real node: an image that cannot be pulled is reported and freed after the timeout") {
   auto r = Component("comp.noimage", 400, 32 << 20);
   r.clear_language();
   r.set_image("iarnet.local/does-not-exist:1");  // the older control planes' image field
