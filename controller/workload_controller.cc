@@ -53,7 +53,10 @@ void WorkloadController::StartCaches() {
   events_ = std::make_unique<kube::EventRecorder>(client_, options_.field_manager);
   // The charge index changes with the cache, in the same step: an admission decision
   // must never see a cache that has a charge the index does not.
+  // Both big caches are kept compact (MessagePack): with thousands of workloads they are
+  // most of the process's memory.
   kube::Informer::Options workload_options;
+  workload_options.compact = true;
   workload_options.on_store = [this](const kube::ObjectPtr& before, const kube::ObjectPtr& after) {
     IndexWorkload(after ? after : before, !after);
   };
@@ -62,6 +65,7 @@ void WorkloadController::StartCaches() {
   kube::Informer::Options pod_options;
   pod_options.watch.label_selector = "iarnet.managed=true";
   pod_options.transform = KeepWhatThePodCacheNeeds;
+  pod_options.compact = true;
   pods_ = std::make_unique<kube::Informer>(client_, kube::resources::kPods, options_.namespace_,
                                            pod_options);
   providers_ = std::make_unique<kube::Informer>(client_, kProviderResource, options_.namespace_);

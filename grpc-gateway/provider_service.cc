@@ -317,8 +317,14 @@ std::string ProviderService::DeployLocked(const pb::DeployRequest& r, std::strin
   auto deadline = std::chrono::steady_clock::now() + options_.deploy_timeout;
   Outcome v = Outcome::kPending;
   bool cached = false;
+  std::string judged;  // the versions last judged: other workloads' changes wake us too
   for (uint64_t seen = changes_.version();;) {
-    v = Judge(controller_.workloads().Get(key), uid, controller_.pods().Get(key), &cached);
+    std::string versions =
+        controller_.workloads().Version(key) + "/" + controller_.pods().Version(key);
+    if (versions != judged || versions == "/") {
+      v = Judge(controller_.workloads().Get(key), uid, controller_.pods().Get(key), &cached);
+      judged = versions;
+    }
     if (v != Outcome::kPending || std::chrono::steady_clock::now() >= deadline) break;
     seen = changes_.WaitPast(seen, deadline);
   }

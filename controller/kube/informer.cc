@@ -100,7 +100,7 @@ void Informer::IndexLocked(const std::string& key, const json& object, bool add)
 }
 
 namespace {
-std::string Version(const json& o) { return o["metadata"].value("resourceVersion", ""); }
+std::string ResourceVersionOf(const json& o) { return o["metadata"].value("resourceVersion", ""); }
 }  // namespace
 
 void Informer::Restarted(std::vector<json> items) {
@@ -110,30 +110,32 @@ void Informer::Restarted(std::vector<json> items) {
   std::vector<Change> changes;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    std::unordered_map<std::string, ObjectPtr> next;
+    std::unordered_map<std::string, Stored> next;
     next.reserve(items.size());
     for (auto& item : items) {
       Prepare(item);
       std::string key = ObjectKey(item);
       auto it = cache_.find(key);
-      if (it != cache_.end() && Version(*it->second) == Version(item)) {
+      if (it != cache_.end() && it->second.version == ResourceVersionOf(item)) {
         next.emplace(key, it->second);  // unchanged: keep the same snapshot
         continue;
       }
       auto obj = std::make_shared<const json>(std::move(item));
-      changes.push_back({it == cache_.end() ? nullptr : it->second, obj});
-      next.emplace(key, std::move(obj));
+      changes.push_back({it == cache_.end() ? nullptr : Load(it->second), obj});
+      next.emplace(key, Store(obj));
     }
     // Objects that vanished while we were not watching: their deletion was missed.
-    for (auto& [key, obj] : cache_) {
-      if (!next.count(key)) changes.push_back({obj, nullptr});
+    for (auto& [key, stored] : cache_) {
+      if (!next.count(key)) changes.push_back({Load(stored), nullptr});
     }
     cache_ = std::move(next);
     if (options_.on_store) {
       for (auto& c : changes) options_.on_store(c.old_object, c.new_object);
     }
     index_.clear();
-    for (auto& [key, obj] : cache_) IndexLocked(key, *obj, true);
+    if (!options_.index_labels.empty()) {
+      for (auto& [key, stored] : cache_) IndexLocked(key, *Load(stored), true);
+    }
   }
   for (auto& c : changes) {
     for (auto& h : handlers_) {
@@ -166,11 +168,11 @@ void Informer::Applied(json object) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);
     if (it != cache_.end()) {
-      old = it->second;
+      old = Load(it->second);
       IndexLocked(key, *old, false);
-      it->second = obj;
+      it->second = Store(obj);
     } else {
-      cache_.emplace(key, obj);
+      cache_.emplace(key, Store(obj));
     }
     IndexLocked(key, *obj, true);
     if (options_.on_store) options_.on_store(old, obj);
@@ -189,8 +191,9 @@ void Informer::Deleted(json object) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);
     if (it != cache_.end()) {
-      IndexLocked(key, *it->second, false);
-      if (options_.on_store) options_.on_store(it->second, nullptr);
+      ObjectPtr was = Load(it->second);
+      IndexLocked(key, *was, false);
+      if (options_.on_store) options_.on_store(was, nullptr);
       cache_.erase(it);
     }
   }
@@ -209,10 +212,34 @@ bool Informer::WaitForSync(Millis timeout) const {
   return synced_cv_.wait_for(lock, timeout, [this] { return synced_; });
 }
 
+Informer::Stored Informer::Store(ObjectPtr object) const {
+  Stored s;
+  s.version = ResourceVersionOf(*object);
+  if (options_.compact) {
+    std::vector<std::uint8_t> bytes = json::to_msgpack(*object);
+    s.packed = std::make_shared<const std::string>(bytes.begin(), bytes.end());
+  } else {
+    s.object = std::move(object);
+  }
+  return s;
+}
+
+ObjectPtr Informer::Load(const Stored& s) {
+  if (s.object) return s.object;
+  return std::make_shared<const json>(json::from_msgpack(*s.packed));
+}
+
+// Readers copy the stored pointers under the lock and decode outside it, so that a
+// large List never holds up the watch.
 ObjectPtr Informer::Get(const std::string& key) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = cache_.find(key);
-  return it == cache_.end() ? nullptr : it->second;
+  Stored s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(key);
+    if (it == cache_.end()) return nullptr;
+    s = it->second;
+  }
+  return Load(s);
 }
 
 ObjectPtr Informer::Get(const std::string& ns, const std::string& name) const {
@@ -220,25 +247,40 @@ ObjectPtr Informer::Get(const std::string& ns, const std::string& name) const {
 }
 
 std::vector<ObjectPtr> Informer::List() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Stored> stored;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stored.reserve(cache_.size());
+    for (auto& [key, s] : cache_) stored.push_back(s);
+  }
   std::vector<ObjectPtr> out;
-  out.reserve(cache_.size());
-  for (auto& [key, obj] : cache_) out.push_back(obj);
+  out.reserve(stored.size());
+  for (const auto& s : stored) out.push_back(Load(s));
   return out;
 }
 
 std::vector<ObjectPtr> Informer::ByLabel(const std::string& key, const std::string& value) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Stored> stored;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = index_.find(key + "=" + value);
+    if (it == index_.end()) return {};
+    for (const auto& k : it->second) stored.push_back(cache_.at(k));
+  }
   std::vector<ObjectPtr> out;
-  auto it = index_.find(key + "=" + value);
-  if (it == index_.end()) return out;
-  for (const auto& k : it->second) out.push_back(cache_.at(k));
+  for (const auto& s : stored) out.push_back(Load(s));
   return out;
 }
 
 size_t Informer::Size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return cache_.size();
+}
+
+std::string Informer::Version(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = cache_.find(key);
+  return it == cache_.end() ? "" : it->second.version;
 }
 
 }  // namespace kube

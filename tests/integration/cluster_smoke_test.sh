@@ -20,7 +20,7 @@ k patch iw smoke --subresource=status --type=merge -p '{"status":{"phase":"Runni
 expect_eq "status written through the status subresource" "$(k get iw smoke -o jsonpath='{.status.phase}')" Running
 k patch iw smoke --type=merge -p '{"status":{"phase":"Failed"}}' >/dev/null
 expect_eq "status ignored on the main resource" "$(k get iw smoke -o jsonpath='{.status.phase}')" Running
-header=$(k get iw smoke | head -1 | tr -s ' ')
+header=$(k get iw smoke | sed -n 1p | tr -s ' ')
 expect_eq "printer columns" "$header" "NAME INSTANCE PHASE CPU MEMORY GPU POD AGE"
 row=$(k get iw smoke --no-headers | awk '{print $2, $3, $4, $5, $6, $7}')
 expect_eq "printer column values" "$row" "comp.smoke Running 250 268435456 1 smoke-pod"

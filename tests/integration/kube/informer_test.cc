@@ -123,12 +123,13 @@ TEST_CASE("informer: list then watch with handlers and label index and sync") {
   inf.Stop();
 }
 
-TEST_CASE("informer: transform shapes what is cached and on_store sees the cache change in step") {
+TEST_CASE("informer: compact, transformed, and on_store sees the cache change in step with it") {
   auto c = testing::AdminClient();
   TestNamespace ns(*c);
   c->Create(resources::kConfigMaps, ns, testing::ConfigMap("first", {{"big", "xxxxxxxx"}}));
   Informer::Options o;
   o.transform = [](json& cm) { cm.erase("data"); };  // keep everything but the payload
+  o.compact = true;                                  // stored as MessagePack, decoded on every read
   // A second index kept by on_store: at every moment it must equal the cache's keys, and
   // a handler must never find the cache ahead of it (so it runs before handlers).
   std::mutex index_mu;
@@ -168,6 +169,10 @@ TEST_CASE("informer: transform shapes what is cached and on_store sees the cache
   }
   CHECK_FALSE((*inf.Get(ns, "first")).contains("data"));
   CHECK((*inf.Get(ns, "first"))["metadata"]["name"] == "first");
+  CHECK(inf.Version(std::string(ns) + "/first") ==
+        (*inf.Get(ns, "first"))["metadata"]["resourceVersion"]);
+  CHECK(inf.Version(std::string(ns) + "/nothing") == "");
+  CHECK(inf.ByLabel("team", "x").empty());
   inf.Stop();
 }
 
