@@ -145,12 +145,18 @@ iarnet::Resources PodMetricsSum(kube::Client& c, const std::string& ns,
   return sum;
 }
 
-double MetricValue(const std::string& text, const std::string& series) {
+// The sum of the Prometheus series in `text` that start with `series` and carry every
+// one of `labels` (e.g. `verb="LIST"`).
+double MetricValue(const std::string& text, const std::string& series,
+                   const std::vector<std::string>& labels = {}) {
   std::istringstream in(text);
   std::string line;
   double total = 0;
   while (std::getline(in, line)) {
-    if (line.rfind(series, 0) == 0) total += std::stod(line.substr(line.rfind(' ') + 1));
+    if (line.rfind(series, 0) != 0) continue;
+    bool all = true;
+    for (const auto& l : labels) all = all && line.find(l) != std::string::npos;
+    if (all) total += std::stod(line.substr(line.rfind(' ') + 1));
   }
   return total;
 }
@@ -164,17 +170,8 @@ double ServedPodMetricsLists() {
   std::string pki = Env("IARNET_CLUSTER_DIR") + "/pki";
   std::string text = Capture("curl -sfk --cert " + pki + "/admin.crt --key " + pki +
                              "/admin.key https://" + address + "/metrics");
-  std::istringstream in(text);
-  std::string line;
-  double total = 0;
-  while (std::getline(in, line)) {
-    if (line.rfind("apiserver_request_total{", 0) != 0) continue;
-    if (line.find("group=\"metrics.k8s.io\"") == std::string::npos) continue;
-    if (line.find("resource=\"pods\"") == std::string::npos) continue;
-    if (line.find("verb=\"LIST\"") == std::string::npos) continue;
-    total += std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return total;
+  return MetricValue(text, "apiserver_request_total{",
+                     {"group=\"metrics.k8s.io\"", "resource=\"pods\"", "verb=\"LIST\""});
 }
 
 }  // namespace
