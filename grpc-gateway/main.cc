@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <malloc.h>
 #include <unistd.h>
 #include <boost/program_options.hpp>
 
@@ -113,6 +114,11 @@ int WaitForShutdownSignal() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Large blocks (a list answer is megabytes) get their own mappings, returned when
+  // freed. Left to glibc's adaptive threshold they land in the heap after the first one
+  // and leave holes between the caches' small blocks: with 10,000 workloads that kept
+  // the resident set ~20 MiB above what is in use.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   // Block the shutdown signals before any thread starts, so every thread inherits it.
   sigset_t set;
   sigemptyset(&set);

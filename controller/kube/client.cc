@@ -8,6 +8,17 @@ Client::Client(ClusterConfig config, TransportOptions options)
     : transport_(std::move(config), options) {}
 
 Task<json> Client::Call(HttpRequest request) {
+  std::string what = request.what;
+  std::string body = co_await CallRaw(std::move(request));
+  if (body.empty()) co_return json();
+  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) {
+    throw Error(ErrorKind::kProtocol, what + ": the answer is not JSON");
+  }
+  co_return parsed;
+}
+
+Task<std::string> Client::CallRaw(HttpRequest request) {
   HttpResponse r = co_await transport_.Send(request);
   if (r.status == 401) {
     // Say which credential was refused; the server's own message is just "Unauthorized".
@@ -22,12 +33,7 @@ Task<json> Client::Call(HttpRequest request) {
                 e.reason());
   }
   if (r.status < 200 || r.status > 299) throw ApiErrorFromResponse(r.status, r.body, request.what);
-  if (r.body.empty()) co_return json();
-  json parsed = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) {
-    throw Error(ErrorKind::kProtocol, request.what + ": the answer is not JSON");
-  }
-  co_return parsed;
+  co_return std::move(r.body);
 }
 
 Task<json> Client::CallListAll(ResourceType t, std::string ns, ListOptions o) {

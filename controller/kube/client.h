@@ -19,6 +19,8 @@ class Client {
   // Sends a request built by kube::requests and returns the JSON answer (null for an
   // empty body). Non-2xx answers throw kube::Error(kApi) with the Status's reason.
   Task<json> Call(HttpRequest request);
+  // The same, with the answer's body unparsed (for large answers read as a stream).
+  Task<std::string> CallRaw(HttpRequest request);
   json CallSync(const HttpRequest& request) { return transport_.Await(Call(request)); }
 
   // Blocking conveniences for the common verbs.

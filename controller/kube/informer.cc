@@ -1,10 +1,13 @@
 #include "informer.h"
 
+#include <malloc.h>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
 #include <future>
+#include <optional>
 
 #include "log.h"
 
@@ -43,8 +46,8 @@ void Informer::Start() {
     run_cv_.notify_all();
   };
   running_ = options_.resync > Millis(0) ? 2 : 1;
-  Watcher::Callbacks cb{[this](std::vector<json> items) { Restarted(std::move(items)); },
-                        [this](json o) { Applied(std::move(o)); },
+  Watcher::Callbacks cb{[this] { ListBegin(); }, [this](json o) { ListItem(std::move(o)); },
+                        [this] { ListEnd(); }, [this](json o) { Applied(std::move(o)); },
                         [this](json o) { Deleted(std::move(o)); }};
   asio::co_spawn(client_.transport().io(), watcher_.Run(std::move(cb)), done);
   if (options_.resync > Millis(0)) {
@@ -101,49 +104,74 @@ void Informer::IndexLocked(const std::string& key, const json& object, bool add)
 
 namespace {
 std::string ResourceVersionOf(const json& o) { return o["metadata"].value("resourceVersion", ""); }
+
+// glibc keeps what a thread frees mapped in that thread's arena; after a relist of
+// thousands of objects that is many MiB nobody uses. Hand the free pages back.
+void ReturnFreedMemory() { malloc_trim(0); }
 }  // namespace
 
-void Informer::Restarted(std::vector<json> items) {
-  struct Change {
-    ObjectPtr old_object, new_object;
-  };
-  std::vector<Change> changes;
+void Informer::ListBegin() { relist_ = std::make_unique<Relist>(); }
+
+void Informer::ListItem(json item) {
+  // Each object is reduced and packed as it arrives, so the list's DOM never piles up.
+  Prepare(item);
+  std::string key = ObjectKey(item);
+  std::optional<Stored> current;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    std::unordered_map<std::string, Stored> next;
-    next.reserve(items.size());
-    for (auto& item : items) {
-      Prepare(item);
-      std::string key = ObjectKey(item);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) current = it->second;
+  }
+  if (current && current->version == ResourceVersionOf(item)) {
+    relist_->next.emplace(key, std::move(*current));  // unchanged: the same snapshot
+    return;
+  }
+  relist_->next.emplace(key, Store(std::make_shared<const json>(std::move(item))));
+  relist_->changed.push_back(std::move(key));
+}
+
+void Informer::ListEnd() {
+  struct Change {
+    std::optional<Stored> before, after;
+  };
+  std::vector<Change> changes;
+  std::unique_ptr<Relist> relist = std::move(relist_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    changes.reserve(relist->changed.size());
+    for (const auto& key : relist->changed) {
       auto it = cache_.find(key);
-      if (it != cache_.end() && it->second.version == ResourceVersionOf(item)) {
-        next.emplace(key, it->second);  // unchanged: keep the same snapshot
-        continue;
-      }
-      auto obj = std::make_shared<const json>(std::move(item));
-      changes.push_back({it == cache_.end() ? nullptr : Load(it->second), obj});
-      next.emplace(key, Store(obj));
+      changes.push_back({it == cache_.end() ? std::nullopt : std::optional<Stored>(it->second),
+                         relist->next.at(key)});
     }
     // Objects that vanished while we were not watching: their deletion was missed.
     for (auto& [key, stored] : cache_) {
-      if (!next.count(key)) changes.push_back({Load(stored), nullptr});
+      if (!relist->next.count(key)) changes.push_back({stored, std::nullopt});
     }
-    cache_ = std::move(next);
+    cache_ = std::move(relist->next);
+    // Decoded one change at a time: a relist of thousands never holds them all as DOM.
     if (options_.on_store) {
-      for (auto& c : changes) options_.on_store(c.old_object, c.new_object);
+      for (auto& c : changes) {
+        options_.on_store(c.before ? Load(*c.before) : nullptr, c.after ? Load(*c.after) : nullptr);
+      }
     }
     index_.clear();
     if (!options_.index_labels.empty()) {
       for (auto& [key, stored] : cache_) IndexLocked(key, *Load(stored), true);
     }
   }
+  relist.reset();
   for (auto& c : changes) {
+    ObjectPtr before = c.before ? Load(*c.before) : nullptr;
+    ObjectPtr after = c.after ? Load(*c.after) : nullptr;
     for (auto& h : handlers_) {
-      if (!c.old_object && h.on_add) h.on_add(c.new_object);
-      if (c.old_object && c.new_object && h.on_update) h.on_update(c.old_object, c.new_object);
-      if (!c.new_object && h.on_delete) h.on_delete(c.old_object);
+      if (!before && h.on_add) h.on_add(after);
+      if (before && after && h.on_update) h.on_update(before, after);
+      if (!after && h.on_delete) h.on_delete(before);
     }
   }
+  changes.clear();
+  ReturnFreedMemory();
   // Synced once the handlers have seen the list too: whatever they maintain (a work
   // queue, the controller's ledger index) is complete when WaitForSync returns.
   {
@@ -212,21 +240,21 @@ bool Informer::WaitForSync(Millis timeout) const {
   return synced_cv_.wait_for(lock, timeout, [this] { return synced_; });
 }
 
-Informer::Stored Informer::Store(ObjectPtr object) const {
+Informer::Stored Informer::Store(ObjectPtr object) {
   Stored s;
   s.version = ResourceVersionOf(*object);
   if (options_.compact) {
-    std::vector<std::uint8_t> bytes = json::to_msgpack(*object);
-    s.packed = std::make_shared<const std::string>(bytes.begin(), bytes.end());
+    s.packed = packer_.Pack(*object);
+    s.packed.shrink_to_fit();
   } else {
     s.object = std::move(object);
   }
   return s;
 }
 
-ObjectPtr Informer::Load(const Stored& s) {
+ObjectPtr Informer::Load(const Stored& s) const {
   if (s.object) return s.object;
-  return std::make_shared<const json>(json::from_msgpack(*s.packed));
+  return std::make_shared<const json>(packer_.Unpack(s.packed));
 }
 
 // Readers copy the stored pointers under the lock and decode outside it, so that a

@@ -15,6 +15,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "packed_json.h"
 #include "watcher.h"
 
 namespace kube {
@@ -47,7 +48,7 @@ class Informer {
     // cache (`after` null: removed), for indexes that must never lag the cache. Must be
     // quick, and must not take a lock that is held while calling into this informer.
     std::function<void(const ObjectPtr& before, const ObjectPtr& after)> on_store;
-    // Keep each object serialized (MessagePack) and decode it on every read: a json DOM
+    // Keep each object packed (packed_json.h) and decode it on every read: a json DOM
     // costs ~7.5x the object's size, which for thousands of objects is most of a
     // controller's memory; decoding costs microseconds per read.
     bool compact = false;
@@ -81,7 +82,11 @@ class Informer {
   const ResourceType& type() const { return type_; }
 
  private:
-  void Restarted(std::vector<json> items);
+  // A relist, as the watcher reports it: the objects gather beside the cache, which
+  // is replaced when the list ends (handlers then see what changed).
+  void ListBegin();
+  void ListItem(json object);
+  void ListEnd();
   void Prepare(json& object) const;  // strip managedFields, then the transform
   void Applied(json object);
   void Deleted(json object);
@@ -96,17 +101,25 @@ class Informer {
 
   mutable std::mutex mu_;
   mutable std::condition_variable synced_cv_;
-  // One cached object: the DOM, or (compact) its MessagePack bytes.
+  // One cached object: the DOM, or (compact) its packed bytes.
   struct Stored {
     ObjectPtr object;
-    std::shared_ptr<const std::string> packed;
+    std::string packed;  // a few hundred bytes: copied by readers, no shared block
     std::string version;
   };
-  Stored Store(ObjectPtr object) const;
-  static ObjectPtr Load(const Stored& stored);
+  Stored Store(ObjectPtr object);
+  ObjectPtr Load(const Stored& stored) const;
+  JsonPacker packer_;  // the compact cache's dictionary
   std::unordered_map<std::string, Stored> cache_;
   std::map<std::string, std::set<std::string>> index_;  // "label=value" -> keys
   bool synced_ = false;
+  // The relist in progress (I/O thread only): the next cache, and the keys whose object
+  // is new or changed in it.
+  struct Relist {
+    std::unordered_map<std::string, Stored> next;
+    std::vector<std::string> changed;
+  };
+  std::unique_ptr<Relist> relist_;
 
   std::mutex run_mu_;
   std::condition_variable run_cv_;

@@ -4,6 +4,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "error.h"
+#include "list_page.h"
 #include "log.h"
 
 namespace kube {
@@ -26,18 +27,30 @@ Task<void> Watcher::ListOnce(Callbacks& cb) {
   o.label_selector = options_.label_selector;
   o.field_selector = options_.field_selector;
   o.limit = options_.page_size;
-  json list = co_await client_.CallListAll(type_, ns_, o);
-  if (stopped_) co_return;
-  resource_version_ = list["metadata"].value("resourceVersion", "");
-  std::vector<json> items;
-  for (auto& item : list["items"]) {
+  cb.list_begin();
+  std::function<void(json)> item = [&](json object) {
     // List items carry no kind/apiVersion; watch events do. Make them alike.
-    item["kind"] = type_.kind;
-    item["apiVersion"] = type_.ApiVersion();
-    items.push_back(std::move(item));
+    object["kind"] = type_.kind;
+    object["apiVersion"] = type_.ApiVersion();
+    cb.list_item(std::move(object));
+  };
+  for (;;) {
+    HttpRequest request = requests::List(type_, ns_, o);  // a named local: see transport.h
+    std::string body = co_await client_.CallRaw(std::move(request));
+    if (stopped_) co_return;
+    json page = ParseListPage(body, item);
+    body = std::string();
+    const json meta = page.value("metadata", json::object());
+    std::string next = meta.value("continue", "");
+    if (next.empty()) {
+      resource_version_ = meta.value("resourceVersion", "");
+      break;
+    }
+    o.continue_token = next;
+    o.resource_version.clear();  // the continue token pins the version
   }
   ++lists_;
-  cb.restarted(std::move(items));
+  cb.list_end();
 }
 
 Task<void> Watcher::WatchOnce(Callbacks& cb) {

@@ -123,6 +123,29 @@ TEST_CASE("informer: list then watch with handlers and label index and sync") {
   inf.Stop();
 }
 
+TEST_CASE("informer: a list read in small pages or in one answer fills the same cache") {
+  auto c = testing::AdminClient();
+  TestNamespace ns(*c);
+  for (int i = 0; i < 7; ++i)
+    c->Create(resources::kConfigMaps, ns, testing::ConfigMap("cm-" + std::to_string(i)));
+  for (int64_t page_size : {2, 0}) {
+    INFO("page size " << page_size);
+    Informer::Options o;
+    o.watch.page_size = page_size;
+    o.compact = true;
+    Informer inf(*c, resources::kConfigMaps, ns, o);
+    std::atomic<int> adds{0};
+    inf.AddHandlers({[&](const ObjectPtr&) { ++adds; }, nullptr, nullptr});
+    inf.Start();
+    REQUIRE(inf.WaitForSync(std::chrono::seconds(10)));
+    CHECK(adds == 8);  // the seven and kube-root-ca.crt, each once, all before sync
+    CHECK(inf.watch_stats().lists == 1);
+    CHECK(Versions(inf.List()) == FreshList(*c, ns));
+    CHECK((*inf.Get(ns, "cm-6"))["kind"] == "ConfigMap");
+    inf.Stop();
+  }
+}
+
 TEST_CASE("informer: compact, transformed, and on_store sees the cache change in step with it") {
   auto c = testing::AdminClient();
   TestNamespace ns(*c);
