@@ -380,6 +380,7 @@ std::optional<kube::json> WorkloadController::Carry(const std::string& key, cons
          {{"op", "add"}, {"path", "/metadata/finalizers"}, {"value", finalizers}}});
     try {
       kube::json answer = client_.Patch(kWorkloadResource, ns, name, kube::PatchType::kJson, ops);
+      workloads_->Assume(answer);
       if (plan.add_finalizer) next = std::move(answer);  // next: admission
     } catch (const kube::Error& e) {
       if (e.IsNotFound()) return std::nullopt;
@@ -403,7 +404,10 @@ std::optional<kube::json> WorkloadController::Carry(const std::string& key, cons
     std::string provider_id =
         w.spec.provider_id.empty() ? options_.provider_name : w.spec.provider_id;
     try {
-      client_.Create(kube::resources::kPods, ns, BuildPod(w, provider, *image, provider_id));
+      // Seen at once by the next reconcile (which would otherwise try to create it
+      // again) and by the Deploy waiting for it.
+      pods_->Assume(
+          client_.Create(kube::resources::kPods, ns, BuildPod(w, provider, *image, provider_id)));
     } catch (const kube::Error& e) {
       if (!e.IsAlreadyExists()) throw;
     }
@@ -421,6 +425,7 @@ std::optional<kube::json> WorkloadController::Carry(const std::string& key, cons
                            ? std::optional<Resources>(plan.status->admission->charged)
                            : std::nullopt};
     }
+    workloads_->Assume(answer);
     if (charge_changed && !plan.status->admission) EnqueueRejected();  // capacity came back
     if (plan.status->admission && !w.status.admission) next = std::move(answer);  // next: the Pod
   }

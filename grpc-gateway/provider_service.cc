@@ -282,6 +282,8 @@ std::string ProviderService::DeployLocked(const pb::DeployRequest& r, std::strin
     kube::json made = client_.Create(kWorkloadResource, ns_, WorkloadManifest(plan, ns_));
     uid = made["metadata"].value("uid", "");
     created = true;
+    // The controller reconciles it now rather than when the watch brings it.
+    controller_.workloads().Assume(std::move(made));
   } catch (const kube::Error& e) {
     if (!e.IsAlreadyExists()) {
       *result = e.IsInvalid() ? "invalid" : "error";

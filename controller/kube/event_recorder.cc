@@ -1,5 +1,6 @@
 #include "event_recorder.h"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <iomanip>
@@ -13,11 +14,14 @@ namespace kube {
 // Like client-go's aggregation window (10 minutes by default): a repeat after the window
 // starts a new Event, so a series older than that is only kept while it is written.
 EventRecorder::EventRecorder(Client& client, std::string component, std::string instance,
-                             std::chrono::milliseconds window)
+                             std::chrono::milliseconds window, size_t max_series)
     : client_(client),
       component_(std::move(component)),
       instance_(std::move(instance)),
-      window_(window) {}
+      window_(window),
+      max_series_(std::max<size_t>(1, max_series)) {
+  prune_at_ = std::min(prune_at_, max_series_);
+}
 
 void EventRecorder::DropExpiredLocked(std::chrono::system_clock::time_point now) {
   for (auto it = series_.begin(); it != series_.end();) {
@@ -26,8 +30,21 @@ void EventRecorder::DropExpiredLocked(std::chrono::system_clock::time_point now)
     else
       ++it;
   }
-  // Amortized: the next pass when the map has doubled, so a record costs O(1) on average.
-  prune_at_ = std::max<size_t>(1024, series_.size() * 2);
+  if (series_.size() >= max_series_) {
+    // Forget the least recently recorded down to 3/4 of the cap (not those being written).
+    std::vector<std::map<std::string, Series>::iterator> idle;
+    for (auto it = series_.begin(); it != series_.end(); ++it) {
+      if (!it->second.in_flight) idle.push_back(it);
+    }
+    size_t excess = std::min(idle.size(), series_.size() - max_series_ * 3 / 4);
+    std::nth_element(idle.begin(), idle.begin() + excess, idle.end(),
+                     [](const auto& a, const auto& b) { return a->second.last < b->second.last; });
+    for (size_t i = 0; i < excess; ++i) series_.erase(idle[i]);
+  }
+  // Amortized: the next pass when the map has doubled (or reaches the cap), so a record
+  // costs O(1) on average.
+  prune_at_ = std::max(series_.size() + std::max<size_t>(1, max_series_ / 4),
+                       std::min(max_series_, std::max<size_t>(1024, series_.size() * 2)));
 }
 
 size_t EventRecorder::series() const {

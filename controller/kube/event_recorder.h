@@ -16,9 +16,13 @@ namespace kube {
 
 class EventRecorder {
  public:
-  // Repeats within `window` of the first are one Event; older series are forgotten.
+  // Repeats within `window` of the first are one Event; older series are forgotten, and
+  // past `max_series` the least recently recorded are (client-go keeps an LRU of 4,096):
+  // a storm of distinct events costs bounded memory, at worst a repeat of a forgotten
+  // series becomes a new Event.
   EventRecorder(Client& client, std::string component, std::string instance = "",
-                std::chrono::milliseconds window = std::chrono::minutes(10));
+                std::chrono::milliseconds window = std::chrono::minutes(10),
+                size_t max_series = 4096);
 
   // `object` is the involved object (kind, apiVersion and metadata are read from it).
   void Normal(const json& object, const std::string& reason, const std::string& message) {
@@ -53,6 +57,7 @@ class EventRecorder {
   void DropExpiredLocked(std::chrono::system_clock::time_point now);
 
   std::chrono::milliseconds window_;
+  size_t max_series_;
   mutable std::mutex mu_;
   std::condition_variable idle_cv_;
   std::map<std::string, Series> series_;

@@ -6,6 +6,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <future>
 #include <optional>
 
@@ -105,6 +106,16 @@ void Informer::IndexLocked(const std::string& key, const json& object, bool add)
 namespace {
 std::string ResourceVersionOf(const json& o) { return o["metadata"].value("resourceVersion", ""); }
 
+// resourceVersions are etcd revisions: integers that only grow. 0 when absent or not one.
+uint64_t VersionNumber(const std::string& v) {
+  uint64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9' || n > (UINT64_MAX - 9) / 10) return 0;
+    n = n * 10 + uint64_t(c - '0');
+  }
+  return n;
+}
+
 // glibc keeps what a thread frees mapped in that thread's arena; after a relist of
 // thousands of objects that is many MiB nobody uses. Hand the free pages back.
 void ReturnFreedMemory() { malloc_trim(0); }
@@ -138,17 +149,26 @@ void Informer::ListEnd() {
   std::unique_ptr<Relist> relist = std::move(relist_);
   {
     std::lock_guard<std::mutex> lock(mu_);
+    uint64_t listed = VersionNumber(watcher_.resource_version());
+    // Writes of ours assumed while the list was read can be newer than it: keep them
+    // (the watch resumes from the list's version and brings them) rather than go back.
+    for (auto& [key, stored] : cache_) {
+      if (listed && VersionNumber(stored.version) > listed) relist->next[key] = stored;
+    }
     changes.reserve(relist->changed.size());
     for (const auto& key : relist->changed) {
+      const Stored& after = relist->next.at(key);
       auto it = cache_.find(key);
-      changes.push_back({it == cache_.end() ? std::nullopt : std::optional<Stored>(it->second),
-                         relist->next.at(key)});
+      if (it != cache_.end() && it->second.version == after.version) continue;
+      changes.push_back(
+          {it == cache_.end() ? std::nullopt : std::optional<Stored>(it->second), after});
     }
     // Objects that vanished while we were not watching: their deletion was missed.
     for (auto& [key, stored] : cache_) {
       if (!relist->next.count(key)) changes.push_back({stored, std::nullopt});
     }
     cache_ = std::move(relist->next);
+    delivered_version_ = std::max(delivered_version_, listed);
     // Decoded one change at a time: a relist of thousands never holds them all as DOM.
     if (options_.on_store) {
       for (auto& c : changes) {
@@ -187,14 +207,27 @@ void Informer::Prepare(json& object) const {
   if (options_.transform) options_.transform(object);
 }
 
-void Informer::Applied(json object) {
+bool Informer::Apply(json object, bool assumed) {
   Prepare(object);
   std::string key = ObjectKey(object);
+  std::string version = ResourceVersionOf(object);
+  uint64_t number = VersionNumber(version);
   auto obj = std::make_shared<const json>(std::move(object));
   ObjectPtr old;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);
+    if (assumed) {
+      // Only what the watch has not reached yet.
+      if (!synced_ || number == 0 || number <= delivered_version_) return false;
+    } else {
+      delivered_version_ = std::max(delivered_version_, number);
+    }
+    // Never over the same or a newer version: for a watch event, that is a write of ours
+    // assumed earlier (the watch is in order), and the watch is catching up to it.
+    if (it != cache_.end() && number != 0 && VersionNumber(it->second.version) >= number) {
+      return !assumed;
+    }
     if (it != cache_.end()) {
       old = Load(it->second);
       IndexLocked(key, *old, false);
@@ -209,14 +242,22 @@ void Informer::Applied(json object) {
     if (old && h.on_update) h.on_update(old, obj);
     if (!old && h.on_add) h.on_add(obj);
   }
+  return true;
+}
+
+bool Informer::Assume(json object) {
+  if (!object.is_object() || !object.contains("metadata")) return false;
+  return Apply(std::move(object), true);
 }
 
 void Informer::Deleted(json object) {
   Prepare(object);
   std::string key = ObjectKey(object);
+  uint64_t number = VersionNumber(ResourceVersionOf(object));
   ObjectPtr last = std::make_shared<const json>(std::move(object));
   {
     std::lock_guard<std::mutex> lock(mu_);
+    delivered_version_ = std::max(delivered_version_, number);
     auto it = cache_.find(key);
     if (it != cache_.end()) {
       ObjectPtr was = Load(it->second);

@@ -78,6 +78,15 @@ class Informer {
   // The cached object's resourceVersion, without decoding it ("" when absent).
   std::string Version(const std::string& key) const;
 
+  // Puts an object that one of our writes just returned into the cache before the
+  // watch brings it (client-go's MutationCache), so that the next reconcile, and whoever
+  // waits on the cache, sees our own write at once instead of a watch delivery later.
+  // Handlers and on_store run as for a watch event, on the calling thread. Refused
+  // (false) when the watch has already delivered that version or a later one (the cache
+  // then has it, something newer, or its deletion), and until the first list is in.
+  // The watch's own event for the same version is then a no-op.
+  bool Assume(json object);
+
   Watcher::Stats watch_stats() const { return watcher_.stats(); }
   const ResourceType& type() const { return type_; }
 
@@ -88,7 +97,8 @@ class Informer {
   void ListItem(json object);
   void ListEnd();
   void Prepare(json& object) const;  // strip managedFields, then the transform
-  void Applied(json object);
+  void Applied(json object) { Apply(std::move(object), false); }
+  bool Apply(json object, bool assumed);
   void Deleted(json object);
   void IndexLocked(const std::string& key, const json& object, bool add);
   Task<void> ResyncLoop();
@@ -113,6 +123,9 @@ class Informer {
   std::unordered_map<std::string, Stored> cache_;
   std::map<std::string, std::set<std::string>> index_;  // "label=value" -> keys
   bool synced_ = false;
+  // The newest resourceVersion the watch has delivered (a list's, or an event's): what
+  // the cache is known to reflect.
+  uint64_t delivered_version_ = 0;
   // The relist in progress (I/O thread only): the next cache, and the keys whose object
   // is new or changed in it.
   struct Relist {

@@ -63,3 +63,30 @@ TEST_CASE(
   }
   CHECK(aggregated);
 }
+
+TEST_CASE("event recorder: past its cap it forgets the least recently recorded series") {
+  auto c = testing::AdminClient();
+  TestNamespace ns(*c);
+  json cm = c->Create(resources::kConfigMaps, ns, testing::ConfigMap("subject"));
+  EventRecorder recorder(*c, "iarnet-k8s-provider", "test", std::chrono::minutes(10), 100);
+  for (int i = 0; i < 300; ++i) {
+    recorder.Normal(cm, "Admitted", "workload " + std::to_string(i));
+    if (i % 50 == 0) recorder.Flush();
+  }
+  recorder.Flush();
+  CHECK(recorder.series() <= 100);
+  CHECK(recorder.series() >= 75);
+  // The most recent series is still remembered: its repeat is aggregated.
+  recorder.Normal(cm, "Admitted", "workload 299");
+  recorder.Flush();
+  ListOptions o;
+  o.field_selector =
+      "involvedObject.uid=" + cm["metadata"]["uid"].get<std::string>() + ",reason=Admitted";
+  json events = c->ListAll(resources::kEvents, ns, o);  // named: the loop must not outlive it
+  CHECK(events["items"].size() == 300);
+  bool aggregated = false;
+  for (auto& e : events["items"]) {
+    if (e["message"] == "workload 299") aggregated = e["count"] == 2;
+  }
+  CHECK(aggregated);
+}

@@ -146,6 +146,54 @@ TEST_CASE("informer: a list read in small pages or in one answer fills the same 
   }
 }
 
+TEST_CASE("informer: a write of ours assumed into the cache before its watch event") {
+  auto c = testing::AdminClient();
+  TestNamespace ns(*c);
+  Informer::Options o;
+  o.compact = true;
+  Informer inf(*c, resources::kConfigMaps, ns, o);
+  Log log;
+  std::atomic<int> adds{0}, updates{0};
+  inf.AddHandlers(log.Handlers());
+  inf.AddHandlers(
+      {[&](const ObjectPtr& p) { adds += (*p)["metadata"]["name"] == "mine"; },
+       [&](const ObjectPtr&, const ObjectPtr& p) { updates += (*p)["metadata"]["name"] == "mine"; },
+       nullptr});
+  CHECK_FALSE(inf.Assume(c->Create(resources::kConfigMaps, ns, testing::ConfigMap("early"))));
+  inf.Start();
+  REQUIRE(inf.WaitForSync(std::chrono::seconds(10)));
+
+  // Taken at once, handlers run once; the watch's own event for it changes nothing.
+  json made = c->Create(resources::kConfigMaps, ns, testing::ConfigMap("mine", {{"v", "1"}}));
+  CHECK(inf.Assume(made));
+  REQUIRE(inf.Get(ns, "mine") != nullptr);
+  CHECK((*inf.Get(ns, "mine"))["data"]["v"] == "1");
+  CHECK(adds == 1);
+  c->Create(resources::kConfigMaps, ns, testing::ConfigMap("marker"));  // after mine's event
+  REQUIRE(testing::Eventually([&] { return inf.Get(ns, "marker") != nullptr; }));
+  CHECK(adds == 1);
+  CHECK(updates == 0);
+  CHECK_FALSE(inf.Assume(made));  // delivered by now
+
+  // Later changes arrive as usual; an older version is never put back.
+  json changed =
+      c->Patch(resources::kConfigMaps, ns, "mine", PatchType::kMerge, {{"data", {{"v", "2"}}}});
+  REQUIRE(testing::Eventually([&] { return (*inf.Get(ns, "mine"))["data"]["v"] == "2"; }));
+  CHECK(updates == 1);
+  CHECK_FALSE(inf.Assume(made));
+  CHECK((*inf.Get(ns, "mine"))["data"]["v"] == "2");
+
+  // Deleted and seen deleted: assuming its old state must not bring back a ghost.
+  c->Delete(resources::kConfigMaps, ns, "mine");
+  REQUIRE(testing::Eventually([&] { return inf.Get(ns, "mine") == nullptr; }));
+  CHECK_FALSE(inf.Assume(changed));
+  CHECK(inf.Get(ns, "mine") == nullptr);
+  CHECK(Versions(inf.List()) == FreshList(*c, ns));
+  CHECK(log.NoDuplicates());
+  CHECK_FALSE(inf.Assume(json::object()));  // not an object of the API: refused
+  inf.Stop();
+}
+
 TEST_CASE("informer: compact, transformed, and on_store sees the cache change in step with it") {
   auto c = testing::AdminClient();
   TestNamespace ns(*c);
