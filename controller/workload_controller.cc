@@ -105,11 +105,13 @@ void WorkloadController::StartCaches() {
 
 void WorkloadController::StartReconciling() {
   if (!caches_started_) StartCaches();
-  // The ledger is rebuilt from the synced workloads before anything new is admitted.
-  // The queue already holds every workload (the informers' initial adds).
-  WriteProviderStatus();
+  // The ledger is already whole: the charge index was filled with the synced cache,
+  // before any worker can admit. The queue holds every workload (the initial adds).
+  // Publishing it in the provider's status is the ledger writer's first job, so that
+  // serving does not wait for that write.
   running_ = true;
   ledger_writer_ = std::thread([this] { WriteLedgerLoop(); });
+  LedgerChanged();
   for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { Work(); });
 }
 

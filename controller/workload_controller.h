@@ -55,8 +55,8 @@ class WorkloadController {
   // Every replica does this: the gRPC front end reads the caches. Throws kube::Error
   // when the cluster cannot be reached.
   void StartCaches();
-  // Rebuilds the ledger from the synced workloads, then starts the worker. Only the
-  // leader calls this (once); admission is serial because one worker does it.
+  // Starts the workers and the ledger writer (the ledger is the synced cache's charge
+  // index, complete before any worker runs). Only the leader calls this (once).
   void StartReconciling();
   // Both, for a single replica.
   void Start() {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 
@@ -100,19 +101,24 @@ std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const iarnet::Config&
 }
 
 // Blocks until SIGINT or SIGTERM; signals are taken synchronously so no handler runs
-// in an arbitrary thread. Meanwhile, every 30 s, hands the pages malloc holds free back
-// to the system: the churn of decoding cached objects on many threads leaves free
-// pages in each thread's arena that glibc would otherwise keep resident.
-int WaitForShutdownSignal() {
+// in an arbitrary thread. Meanwhile it hands the pages malloc holds free back to the
+// system when a burst of work is over (`burst_over`), and at least once a minute:
+// decoding cached objects on many threads leaves free pages in each thread's arena
+// that glibc would otherwise keep resident.
+int WaitForShutdownSignal(const std::function<bool()>& burst_over) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  const timespec period{30, 0};
+  const timespec tick{1, 0};
+  int ticks = 0;
   for (;;) {
-    int sig = sigtimedwait(&set, nullptr, &period);
+    int sig = sigtimedwait(&set, nullptr, &tick);
     if (sig > 0) return sig;
-    malloc_trim(0);
+    if (burst_over() || ++ticks >= 60) {
+      malloc_trim(0);
+      ticks = 0;
+    }
   }
 }
 
@@ -281,7 +287,13 @@ int main(int argc, char** argv) {
             << ", HTTP on :" << config.server.http_port << ", namespace "
             << config.kubernetes.namespace_ << ", cluster " << client->config().server << "\n";
 
-  int sig = WaitForShutdownSignal();
+  uint64_t trimmed_at = 0;  // work items queued when memory was last trimmed
+  int sig = WaitForShutdownSignal([&] {
+    auto q = controller->queue().stats();
+    if (q.depth > 0 || q.processing > 0 || q.adds < trimmed_at + 1000) return false;
+    trimmed_at = q.adds;
+    return true;
+  });
   std::cerr << "iarnet-k8s-provider: signal " << sig << ", draining\n";
   ready = false;
   server->GetHealthCheckService()->SetServingStatus(false);

@@ -21,11 +21,19 @@ std::string ObjectKey(const json& o) {
   return ns.empty() ? name : ns + "/" + name;
 }
 
+namespace {
+Watcher::Options WatchOptionsOf(const Informer::Options& o) {
+  Watcher::Options w = o.watch;
+  w.skip_managed_fields = w.skip_managed_fields || o.strip_managed_fields;
+  return w;
+}
+}  // namespace
+
 Informer::Informer(Client& client, ResourceType type, std::string ns, Options options)
     : client_(client),
       type_(type),
       options_(options),
-      watcher_(client, type, std::move(ns), options.watch) {}
+      watcher_(client, type, std::move(ns), WatchOptionsOf(options)) {}
 
 Informer::~Informer() { Stop(); }
 

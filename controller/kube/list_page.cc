@@ -11,35 +11,53 @@ namespace {
 // element of the top-level "items" array leaves the DOM as soon as it is complete.
 class ListPageSax {
  public:
-  explicit ListPageSax(const std::function<void(json)>& on_item) : on_item_(on_item) {}
+  ListPageSax(const std::function<void(json)>& on_item, bool skip_managed_fields)
+      : on_item_(on_item), skip_managed_fields_(skip_managed_fields) {}
 
-  bool null() { return Scalar(nullptr); }
-  bool boolean(bool v) { return Scalar(v); }
-  bool number_integer(json::number_integer_t v) { return Scalar(v); }
-  bool number_unsigned(json::number_unsigned_t v) { return Scalar(v); }
-  bool number_float(json::number_float_t v, const json::string_t&) { return Scalar(v); }
-  bool string(json::string_t& v) { return Scalar(std::move(v)); }
-  bool binary(json::binary_t& v) { return Scalar(json::binary(std::move(v))); }
+  bool null() { return skipping_ ? SkipScalar() : Scalar(nullptr); }
+  bool boolean(bool v) { return skipping_ ? SkipScalar() : Scalar(v); }
+  bool number_integer(json::number_integer_t v) { return skipping_ ? SkipScalar() : Scalar(v); }
+  bool number_unsigned(json::number_unsigned_t v) { return skipping_ ? SkipScalar() : Scalar(v); }
+  bool number_float(json::number_float_t v, const json::string_t&) {
+    return skipping_ ? SkipScalar() : Scalar(v);
+  }
+  bool string(json::string_t& v) { return skipping_ ? SkipScalar() : Scalar(std::move(v)); }
+  bool binary(json::binary_t& v) {
+    return skipping_ ? SkipScalar() : Scalar(json::binary(std::move(v)));
+  }
   bool start_object(std::size_t) {
+    if (skipping_) return SkipOpen();
     stack_.push_back(Add(json::object()));
     return true;
   }
   bool key(json::string_t& k) {
+    if (skipping_) return true;
     if (stack_.size() == 1) top_key_ = k;
+    // Depth 3 is an item's own members; depth 4 the members of its metadata.
+    if (items_ && stack_.size() == 3) item_key_ = k;
+    if (skip_managed_fields_ && items_ && stack_.size() == 4 && item_key_ == "metadata" &&
+        k == "managedFields") {
+      skipping_ = true;
+      skip_depth_ = 0;
+      return true;
+    }
     member_ = &(*stack_.back())[k];
     return true;
   }
   bool end_object() {
+    if (skipping_) return SkipClose();
     stack_.pop_back();
     return Completed();
   }
   bool start_array(std::size_t) {
+    if (skipping_) return SkipOpen();
     json* a = Add(json::array());
     if (stack_.size() == 1 && top_key_ == "items") items_ = a;
     stack_.push_back(a);
     return true;
   }
   bool end_array() {
+    if (skipping_) return SkipClose();
     stack_.pop_back();
     return Completed();
   }
@@ -52,6 +70,19 @@ class ListPageSax {
   const std::string& error() const { return error_; }
 
  private:
+  // Passing over one value: nested opens and closes are counted until it ends.
+  bool SkipScalar() {
+    if (skip_depth_ == 0) skipping_ = false;
+    return true;
+  }
+  bool SkipOpen() {
+    ++skip_depth_;
+    return true;
+  }
+  bool SkipClose() {
+    if (--skip_depth_ == 0) skipping_ = false;
+    return true;
+  }
   template <class V>
   bool Scalar(V&& v) {
     Add(json(std::forward<V>(v)));
@@ -88,6 +119,10 @@ class ListPageSax {
   }
 
   const std::function<void(json)>& on_item_;
+  const bool skip_managed_fields_;
+  bool skipping_ = false;
+  int skip_depth_ = 0;
+  std::string item_key_;
   json root_;
   std::vector<json*> stack_;  // the open objects and arrays, innermost last
   json* member_ = nullptr;
@@ -97,8 +132,9 @@ class ListPageSax {
 
 }  // namespace
 
-json ParseListPage(std::string_view body, const std::function<void(json item)>& on_item) {
-  ListPageSax sax(on_item);
+json ParseListPage(std::string_view body, const std::function<void(json item)>& on_item,
+                   bool skip_managed_fields) {
+  ListPageSax sax(on_item, skip_managed_fields);
   bool ok = json::sax_parse(body.begin(), body.end(), &sax);
   if (!ok || !sax.root().is_object()) {
     throw Error(ErrorKind::kProtocol,

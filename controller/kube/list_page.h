@@ -13,7 +13,10 @@ namespace kube {
 
 // Calls on_item with each element of the list's "items" in order and returns the rest
 // of the answer (kind, apiVersion, metadata; "items" empty). Throws Error(kProtocol)
-// when the body is not a JSON object or an item is not an object.
-json ParseListPage(std::string_view body, const std::function<void(json item)>& on_item);
+// when the body is not a JSON object or an item is not an object. With
+// `skip_managed_fields`, the items' metadata.managedFields (often a third of a Pod) are
+// passed over without being built.
+json ParseListPage(std::string_view body, const std::function<void(json item)>& on_item,
+                   bool skip_managed_fields = false);
 
 }  // namespace kube

@@ -38,7 +38,7 @@ Task<void> Watcher::ListOnce(Callbacks& cb) {
     HttpRequest request = requests::List(type_, ns_, o);  // a named local: see transport.h
     std::string body = co_await client_.CallRaw(std::move(request));
     if (stopped_) co_return;
-    json page = ParseListPage(body, item);
+    json page = ParseListPage(body, item, options_.skip_managed_fields);
     body = std::string();
     const json meta = page.value("metadata", json::object());
     std::string next = meta.value("continue", "");

@@ -28,6 +28,9 @@ class Watcher {
     // is several times faster; it costs the answer's bytes at once (never its DOM:
     // items are read one at a time).
     int64_t page_size = 500;
+    // Pass over the listed objects' metadata.managedFields without building them (for
+    // a consumer that drops them anyway; watch events still carry them).
+    bool skip_managed_fields = false;
     // Longer than the API server's bookmark interval (about a minute), so a quiet but
     // healthy watch is never mistaken for a dead one.
     Millis idle_timeout{150000};

@@ -68,3 +68,27 @@ TEST_CASE("list page: malformed answers are a protocol error") {
     }
   }
 }
+
+TEST_CASE("list page: managedFields of the items can be passed over unbuilt") {
+  json page = Page(2, "");
+  json fields = json::array({{{"manager", "kubectl"},
+                              {"fieldsV1", {{"f:data", {{"f:a", json::object()}}}}},
+                              {"time", "2026-11-30T00:00:00Z"}}});
+  for (auto& item : page["items"]) item["metadata"]["managedFields"] = fields;
+  // A key of that name elsewhere is data, not metadata: kept.
+  page["items"][1]["spec"]["managedFields"] = {1, {{"x", nullptr}}};
+  std::vector<json> skipped, kept;
+  ParseListPage(
+      page.dump(), [&](json i) { skipped.push_back(std::move(i)); }, true);
+  ParseListPage(
+      page.dump(), [&](json i) { kept.push_back(std::move(i)); }, false);
+  REQUIRE(skipped.size() == 2);
+  REQUIRE(kept.size() == 2);
+  for (size_t i = 0; i < 2; ++i) {
+    CHECK(kept[i] == page["items"][i]);
+    json expected = page["items"][i];
+    expected["metadata"].erase("managedFields");
+    CHECK(skipped[i] == expected);
+  }
+  CHECK(skipped[1]["spec"]["managedFields"] == json::array({1, {{"x", nullptr}}}));
+}
