@@ -117,22 +117,38 @@ int main(int argc, char** argv) {
     serialized += item.dump().size();
   }
   list = json();
-  size_t heap_before = HeapInUse(), rss_before = RssBytes();
-  auto cached = std::make_unique<Informer>(client, kWorkloads, ns);
-  auto list_start = std::chrono::steady_clock::now();
-  cached->Start();
-  cached->WaitForSync(std::chrono::seconds(60));
-  double list_s = Seconds(std::chrono::steady_clock::now() - list_start).count();
-  size_t heap_after = HeapInUse(), rss_after = RssBytes();
-  size_t objects = cached->Size();
-  cached->Stop();
-  cached.reset();
+  // The same list cached as DOM (the default) and packed (Options::compact).
+  struct CacheCost {
+    size_t objects = 0;
+    double heap = 0, rss = 0, list_s = 0;
+  };
+  auto measure = [&](Informer::Options options) {
+    CacheCost cost;
+    size_t heap_before = HeapInUse(), rss_before = RssBytes();
+    auto cached = std::make_unique<Informer>(client, kWorkloads, ns, options);
+    auto list_start = std::chrono::steady_clock::now();
+    cached->Start();
+    cached->WaitForSync(std::chrono::seconds(60));
+    cost.list_s = Seconds(std::chrono::steady_clock::now() - list_start).count();
+    size_t heap_after = HeapInUse(), rss_after = RssBytes();
+    cost.objects = cached->Size();
+    cost.heap = double(heap_after) - double(heap_before);
+    cost.rss = double(rss_after > rss_before ? rss_after - rss_before : 0);
+    cached->Stop();
+    return cost;
+  };
+  CacheCost dom = measure({});
+  Informer::Options compact;
+  compact.compact = true;
+  CacheCost packed = measure(compact);
+  size_t objects = dom.objects;
+  double list_s = dom.list_s;
 
   client.Delete(resources::kNamespaces, "", ns);
 
-  double heap_per_1000 = double(heap_after - heap_before) / double(objects) * 1000;
-  double rss_per_1000 =
-      double(rss_after > rss_before ? rss_after - rss_before : 0) / double(objects) * 1000;
+  double heap_per_1000 = dom.heap / double(objects) * 1000;
+  double rss_per_1000 = dom.rss / double(objects) * 1000;
+  double packed_per_1000 = packed.heap / double(packed.objects) * 1000;
   double json_per_1000 = double(serialized) / double(objects) * 1000;
   std::printf("| measure | value |\n|---|---|\n");
   std::printf("| objects (IarnetWorkload, 4 env vars, labels) | %zu |\n", objects);
@@ -149,5 +165,8 @@ int main(int argc, char** argv) {
   std::printf("| cache RSS growth per 1,000 objects | %.2f MiB |\n", rss_per_1000 / (1 << 20));
   std::printf("| serialized JSON per 1,000 objects | %.2f MiB |\n", json_per_1000 / (1 << 20));
   std::printf("| cache heap / serialized JSON | %.2f |\n", heap_per_1000 / json_per_1000);
+  std::printf("| packed cache (Options::compact) heap per 1,000 objects | %.2f MiB |\n",
+              packed_per_1000 / (1 << 20));
+  std::printf("| packed cache heap / serialized JSON | %.2f |\n", packed_per_1000 / json_per_1000);
   return seen.load() == n ? 0 : 1;
 }
