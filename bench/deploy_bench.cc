@@ -2,8 +2,9 @@
 // alongside. Every figure that matters is a ratio measured in the same run:
 //   1. raw Pod creation with the project's client: N Pods, C at a time
 //   2. Deploy over gRPC (returns once the Pod exists), N and C the same; ratios to (1)
-//   3. restart-to-ready with W admitted workloads: SIGKILL, start, until the provider is
-//      serving (gRPC health SERVING, /readyz) and GetCapacity shows the whole ledger
+//   3. restart-to-ready with W admitted workloads, the cluster at rest: SIGKILL, start,
+//      until the provider is serving (gRPC health SERVING, /readyz) and GetCapacity
+//      shows the whole ledger
 //   4. the provider's resident set idle and with W workloads cached
 //   5. the provider's CPU time per Deploy, pinned to one core
 //   6. where the machine's CPU goes: each cluster process's CPU time per raw Pod and per
@@ -315,7 +316,25 @@ int main(int argc, char** argv) {
   int64_t want = int64_t(std::max(w, n)) * 10;
   bool admitted =
       testing::Eventually([&] { return UsedCpu(grpc_client) == want; }, std::chrono::seconds(1800));
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  // At rest before measuring: every Pod Running, and the provider's work queue idle
+  // for two seconds (its last status writes done). Otherwise the restart below would
+  // also measure the cluster still working off the burst of 10,000 Pods.
+  testing::Eventually(
+      [&] {
+        kube::ListOptions o;
+        o.field_selector = "status.phase!=Running";
+        o.limit = 1;
+        return admin->List(kube::resources::kPods, ns, o)["items"].empty();
+      },
+      std::chrono::seconds(600));
+  std::string adds, last_adds;
+  for (int quiet = 0; quiet < 20;) {  // 20 x 100 ms without a new work item
+    adds = testing::Capture("curl -sf http://127.0.0.1:" + std::to_string(http_port) +
+                            "/metrics | grep '^workqueue_adds_total'");
+    quiet = adds == last_adds ? quiet + 1 : 0;
+    last_adds = adds;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   double rss_full = RssMiB(provider.pid());
   provider.Kill(SIGKILL);
   auto restart = Clock::now();
