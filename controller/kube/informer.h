@@ -2,8 +2,9 @@
 // "namespace/name" with optional label indexes, plus event handlers and a "synced"
 // signal. Readers on any thread see immutable snapshots of objects (shared_ptr<const>).
 //
-// Handlers run on the client's I/O thread, after the cache reflects the change; they
-// must not block (the usual handler just adds a key to a WorkQueue).
+// Handlers run on the client's I/O thread, after the cache reflects the change (or, for
+// a write of ours put in with Assume, on the thread that calls Assume); they must not
+// block (the usual handler just adds a key to a WorkQueue).
 #pragma once
 
 #include <atomic>
