@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -153,11 +154,25 @@ void Namespace(kube::Client& c, const std::string& name) {
   });
 }
 
+// A count by name: CPU seconds by process, or requests by kind.
+using Counts = std::map<std::string, double>;
+
+// after - before, per operation, times `scale`; names below `min_shown` left out.
+Counts PerOperation(const Counts& before, const Counts& after, int n, double scale = 1,
+                    double min_shown = 0) {
+  Counts out;
+  for (const auto& [name, v] : after) {
+    auto it = before.find(name);
+    double d = (v - (it == before.end() ? 0 : it->second)) * scale / n;
+    if (d >= min_shown) out[name] = d;
+  }
+  return out;
+}
+
 // CPU seconds used so far by each process that serves a request: the local cluster's
 // components (pid files under $IARNET_CLUSTER_DIR/run), the provider and this benchmark.
-using CpuByProcess = std::map<std::string, double>;
-CpuByProcess CpuNow(pid_t provider) {
-  CpuByProcess out;
+Counts CpuNow(pid_t provider) {
+  Counts out;
   for (const char* name :
        {"kube-apiserver", "etcd", "kube-scheduler", "kube-controller-manager", "kwok"}) {
     std::ifstream pidfile(testing::Env("IARNET_CLUSTER_DIR") + "/run/" + name + ".pid");
@@ -168,19 +183,9 @@ CpuByProcess CpuNow(pid_t provider) {
   out["benchmark client"] = CpuSeconds(getpid());
   return out;
 }
-CpuByProcess PerOperationMs(const CpuByProcess& before, const CpuByProcess& after, int n) {
-  CpuByProcess out;
-  for (const auto& [name, s] : after) {
-    auto it = before.find(name);
-    out[name] = (s - (it == before.end() ? 0 : it->second)) * 1000 / n;
-  }
-  return out;
-}
-
 // The API server's own count of the requests it served, by "VERB resource[/sub]"
 // (apiserver_request_total), for the requests each operation costs it.
-using Requests = std::map<std::string, double>;
-Requests RequestsNow() {
+Counts RequestsNow() {
   std::istringstream text(testing::Capture("kubectl get --raw /metrics"));
   auto label = [](const std::string& line, const std::string& name) {
     auto at = line.find(name + "=\"");
@@ -188,7 +193,7 @@ Requests RequestsNow() {
     at += name.size() + 2;
     return line.substr(at, line.find('"', at) - at);
   };
-  Requests out;
+  Counts out;
   for (std::string line; std::getline(text, line);) {
     if (line.rfind("apiserver_request_total{", 0) != 0) continue;
     std::string verb = label(line, "verb"), resource = label(line, "resource");
@@ -199,13 +204,30 @@ Requests RequestsNow() {
   }
   return out;
 }
-Requests PerOperation(const Requests& before, const Requests& after, int n) {
-  Requests out;
-  for (const auto& [k, v] : after) {
-    double d = v - (before.count(k) ? before.at(k) : 0);
-    if (d / n >= 0.005) out[k] = d / n;
+// One table of a count per raw Pod and per Deploy, with a bold total over the names
+// `in_total` accepts; returns the two totals.
+std::pair<double, double> CompareTable(const std::string& column, const Counts& raw,
+                                       const Counts& deploy, const std::string& total_name,
+                                       const std::function<bool(const std::string&)>& in_total) {
+  std::cout << "| " << column << " | per raw Pod | per Deploy |\n|---|---|---|\n";
+  Counts names = raw;
+  names.insert(deploy.begin(), deploy.end());
+  double raw_total = 0, deploy_total = 0;
+  char line[200];
+  for (const auto& [name, unused] : names) {
+    double r = raw.count(name) ? raw.at(name) : 0;
+    double d = deploy.count(name) ? deploy.at(name) : 0;
+    if (in_total(name)) {
+      raw_total += r;
+      deploy_total += d;
+    }
+    std::snprintf(line, sizeof line, "| %s | %.2f | %.2f |\n", name.c_str(), r, d);
+    std::cout << line;
   }
-  return out;
+  std::snprintf(line, sizeof line, "| **%s** | %.2f | %.2f |\n", total_name.c_str(), raw_total,
+                deploy_total);
+  std::cout << line;
+  return {raw_total, deploy_total};
 }
 
 std::string Row(const std::string& what, double value, int decimals = 1) {
@@ -226,8 +248,8 @@ int main(int argc, char** argv) {
   // 1. Raw Pod creation.
   std::string raw_ns = "bench-raw-" + suffix;
   Namespace(*admin, raw_ns);
-  CpuByProcess raw_cpu_before = CpuNow(0);
-  Requests raw_requests_before = RequestsNow();
+  Counts raw_cpu_before = CpuNow(0);
+  Counts raw_requests_before = RequestsNow();
   auto raw_start = Clock::now();
   Run raw = Measure(n, concurrency, [&](int i) {
     try {
@@ -246,8 +268,8 @@ int main(int argc, char** argv) {
       },
       std::chrono::seconds(120));
   double raw_to_running = n / Seconds(Clock::now() - raw_start).count();
-  CpuByProcess raw_cpu = PerOperationMs(raw_cpu_before, CpuNow(0), n);
-  Requests raw_requests = PerOperation(raw_requests_before, RequestsNow(), n);
+  Counts raw_cpu = PerOperation(raw_cpu_before, CpuNow(0), n, 1000);
+  Counts raw_requests = PerOperation(raw_requests_before, RequestsNow(), n, 1, 0.005);
   std::cerr << "raw: " << raw.Throughput() << "/s\n";
 
   // 2 and 5. Deploy over gRPC, the provider pinned to one core.
@@ -271,8 +293,8 @@ int main(int argc, char** argv) {
       grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()),
       "resource.provider.Service");
   double cpu_before = CpuSeconds(provider.pid());
-  CpuByProcess deploy_cpu_before = CpuNow(provider.pid());
-  Requests deploy_requests_before = RequestsNow();
+  Counts deploy_cpu_before = CpuNow(provider.pid());
+  Counts deploy_requests_before = RequestsNow();
   auto deploy_start = Clock::now();
   Run deploy = Measure(n, concurrency, [&](int i) {
     pb::DeployResponse resp;
@@ -293,8 +315,8 @@ int main(int argc, char** argv) {
       },
       std::chrono::seconds(120));
   double deploy_to_running = n / Seconds(Clock::now() - deploy_start).count();
-  CpuByProcess deploy_cpu = PerOperationMs(deploy_cpu_before, CpuNow(provider.pid()), n);
-  Requests deploy_requests = PerOperation(deploy_requests_before, RequestsNow(), n);
+  Counts deploy_cpu = PerOperation(deploy_cpu_before, CpuNow(provider.pid()), n, 1000);
+  Counts deploy_requests = PerOperation(deploy_requests_before, RequestsNow(), n, 1, 0.005);
   std::cerr << "deploy: " << deploy.Throughput() << "/s, " << deploy.errors << " errors\n";
 
   // 3 and 4. W admitted workloads (created directly; the controller admits them).
@@ -386,45 +408,19 @@ int main(int argc, char** argv) {
             << Row("provider RSS idle (MiB)", rss_idle)
             << Row("**provider RSS with the workloads cached (MiB)** (target <= 40)", rss_full)
             << Row("provider RSS 2 s after the restart, same workloads (MiB)", rss_restarted);
-  double raw_total = 0, deploy_total = 0;
   std::cout << "\nCPU time per operation by process, from the start of the requests until every "
-               "Pod (raw) or workload (Deploy) is Running (ms):\n\n"
-            << "| process | per raw Pod | per Deploy |\n|---|---|---|\n";
-  for (const auto& [name, ms] : deploy_cpu) {
-    double r = raw_cpu.count(name) ? raw_cpu.at(name) : 0;
-    raw_total += r;
-    deploy_total += ms;
-    char line[160];
-    std::snprintf(line, sizeof line, "| %s | %.2f | %.2f |\n", name.c_str(), r, ms);
-    std::cout << line;
-  }
-  char total[160];
-  std::snprintf(total, sizeof total, "| **all** | %.2f | %.2f |\n", raw_total, deploy_total);
-  std::snprintf(total + std::strlen(total), sizeof total - std::strlen(total),
-                "\n**Deploy / raw CPU per operation, whole machine: %.2f**\n",
-                deploy_total / raw_total);
-  std::cout << total;
+               "Pod (raw) or workload (Deploy) is Running (ms):\n\n";
+  auto [raw_total, deploy_total] =
+      CompareTable("process", raw_cpu, deploy_cpu, "all", [](const std::string&) { return true; });
+  std::printf("\n**Deploy / raw CPU per operation, whole machine: %.2f**\n",
+              deploy_total / raw_total);
   // Every request the API server served in each phase (the benchmark's own polling of
   // the Running count included: a LIST every 100 ms or so).
   std::cout << "\nAPI requests per operation, as the API server counted them "
-               "(apiserver_request_total, watches excluded):\n\n"
-            << "| request | per raw Pod | per Deploy |\n|---|---|---|\n";
-  Requests keys = raw_requests;
-  keys.insert(deploy_requests.begin(), deploy_requests.end());
-  double raw_writes = 0, deploy_writes = 0;
-  for (const auto& [k, unused] : keys) {
-    double r = raw_requests.count(k) ? raw_requests.at(k) : 0;
-    double d = deploy_requests.count(k) ? deploy_requests.at(k) : 0;
-    if (k.rfind("GET ", 0) != 0 && k.rfind("LIST ", 0) != 0) {
-      raw_writes += r;
-      deploy_writes += d;
-    }
-    char line[200];
-    std::snprintf(line, sizeof line, "| %s | %.2f | %.2f |\n", k.c_str(), r, d);
-    std::cout << line;
-  }
-  std::snprintf(total, sizeof total, "| **writes** | %.2f | %.2f |\n", raw_writes, deploy_writes);
-  std::cout << total;
+               "(apiserver_request_total, watches excluded):\n\n";
+  CompareTable("request", raw_requests, deploy_requests, "writes", [](const std::string& k) {
+    return k.rfind("GET ", 0) != 0 && k.rfind("LIST ", 0) != 0;
+  });
   admin->Delete(kube::resources::kNamespaces, "", raw_ns);
   return 0;
 }

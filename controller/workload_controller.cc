@@ -370,16 +370,8 @@ std::optional<kube::json> WorkloadController::Carry(const std::string& key, cons
   const std::string& ns = w.metadata.namespace_;
   const std::string& name = w.metadata.name;
   if (plan.add_finalizer || plan.remove_finalizer) {
-    std::vector<std::string> finalizers;
-    for (const auto& f : w.metadata.finalizers) {
-      if (f != kReleaseFinalizer) finalizers.push_back(f);
-    }
-    if (plan.add_finalizer) finalizers.push_back(kReleaseFinalizer);
-    kube::json ops = kube::json::array(
-        {{{"op", "test"},
-          {"path", "/metadata/resourceVersion"},
-          {"value", w.metadata.resource_version}},
-         {{"op", "add"}, {"path", "/metadata/finalizers"}, {"value", finalizers}}});
+    kube::json ops =
+        FinalizerPatch(w.metadata.resource_version, w.metadata.finalizers, plan.add_finalizer);
     try {
       kube::json answer = client_.Patch(kWorkloadResource, ns, name, kube::PatchType::kJson, ops);
       workloads_->Assume(answer);

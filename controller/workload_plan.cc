@@ -247,6 +247,18 @@ json BuildPod(const Workload& w, const ProviderSpec& provider, const std::string
   return pod;
 }
 
+json FinalizerPatch(const std::string& resource_version, const std::vector<std::string>& finalizers,
+                    bool with_release) {
+  json kept = json::array();
+  for (const auto& f : finalizers) {
+    if (f != kReleaseFinalizer) kept.push_back(f);
+  }
+  if (with_release) kept.push_back(kReleaseFinalizer);
+  return json::array(
+      {{{"op", "test"}, {"path", "/metadata/resourceVersion"}, {"value", resource_version}},
+       {{"op", "add"}, {"path", "/metadata/finalizers"}, {"value", kept}}});
+}
+
 PodObservation ObservePod(const json& pod, const std::string& workload_uid) {
   PodObservation o;
   o.exists = true;

@@ -82,6 +82,11 @@ WorkloadPlan Plan(const PlanInputs& in);
 json BuildPod(const Workload& w, const ProviderSpec& provider, const std::string& image,
               const std::string& provider_id);
 
+// A JSON patch setting a workload's finalizers to `finalizers` without ours, plus ours
+// when `with_release`, applied only if the workload is still at `resource_version`.
+json FinalizerPatch(const std::string& resource_version, const std::vector<std::string>& finalizers,
+                    bool with_release);
+
 // Reads a Pod object into what Plan needs; `workload_uid` decides ownership.
 PodObservation ObservePod(const json& pod, const std::string& workload_uid);
 

@@ -73,11 +73,7 @@ Outcome Judge(const kube::ObjectPtr& o, const std::string& uid, const kube::Obje
   if (phase == "Rejected") return Outcome::kRejected;
   if (phase == "Failed") return Outcome::kFailed;
   if (!s.value("podName", "").empty()) return Outcome::kRunning;  // the Pod exists
-  if (pod && !uid.empty()) {
-    for (const auto& ref : (*pod)["metadata"].value("ownerReferences", kube::json::array())) {
-      if (ref.value("controller", false) && ref.value("uid", "") == uid) return Outcome::kRunning;
-    }
-  }
+  if (pod && !uid.empty() && ObservePod(*pod, uid).owned) return Outcome::kRunning;
   return Outcome::kPending;
 }
 
@@ -228,17 +224,9 @@ void ProviderService::DeleteWorkload(const std::string& name, const std::string&
     // leader running nobody else would remove it. Once admitted, the release is the
     // controller's (the resourceVersion test makes the two never cross).
     for (int attempt = 0; attempt < 3; ++attempt) {
-      kube::json w = client_.Get(kWorkloadResource, ns_, name);
-      if (w["metadata"].value("uid", "") != uid || AdmissionFromJson(w)) return;
-      kube::json kept = kube::json::array();
-      for (const auto& f : w["metadata"].value("finalizers", kube::json::array())) {
-        if (f != kReleaseFinalizer) kept.push_back(f);
-      }
-      kube::json ops = kube::json::array(
-          {{{"op", "test"},
-            {"path", "/metadata/resourceVersion"},
-            {"value", w["metadata"].value("resourceVersion", "")}},
-           {{"op", "replace"}, {"path", "/metadata/finalizers"}, {"value", kept}}});
+      Workload w = WorkloadFromJson(client_.Get(kWorkloadResource, ns_, name));
+      if (w.metadata.uid != uid || w.status.admission) return;
+      kube::json ops = FinalizerPatch(w.metadata.resource_version, w.metadata.finalizers, false);
       try {
         client_.Patch(kWorkloadResource, ns_, name, kube::PatchType::kJson, ops);
         return;

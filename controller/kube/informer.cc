@@ -190,13 +190,7 @@ void Informer::ListEnd() {
   }
   relist.reset();
   for (auto& c : changes) {
-    ObjectPtr before = c.before ? Load(*c.before) : nullptr;
-    ObjectPtr after = c.after ? Load(*c.after) : nullptr;
-    for (auto& h : handlers_) {
-      if (!before && h.on_add) h.on_add(after);
-      if (before && after && h.on_update) h.on_update(before, after);
-      if (!after && h.on_delete) h.on_delete(before);
-    }
+    Deliver(c.before ? Load(*c.before) : nullptr, c.after ? Load(*c.after) : nullptr);
   }
   changes.clear();
   ReturnFreedMemory();
@@ -246,10 +240,7 @@ bool Informer::Apply(json object, bool assumed) {
     IndexLocked(key, *obj, true);
     if (options_.on_store) options_.on_store(old, obj);
   }
-  for (auto& h : handlers_) {
-    if (old && h.on_update) h.on_update(old, obj);
-    if (!old && h.on_add) h.on_add(obj);
-  }
+  Deliver(old, obj);
   return true;
 }
 
@@ -274,8 +265,14 @@ void Informer::Deleted(json object) {
       cache_.erase(it);
     }
   }
+  Deliver(last, nullptr);
+}
+
+void Informer::Deliver(const ObjectPtr& before, const ObjectPtr& after) {
   for (auto& h : handlers_) {
-    if (h.on_delete) h.on_delete(last);
+    if (!before && h.on_add) h.on_add(after);
+    if (before && after && h.on_update) h.on_update(before, after);
+    if (!after && h.on_delete) h.on_delete(before);
   }
 }
 

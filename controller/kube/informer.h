@@ -101,6 +101,8 @@ class Informer {
   void Applied(json object) { Apply(std::move(object), false); }
   bool Apply(json object, bool assumed);
   void Deleted(json object);
+  // Calls the handlers for one change: added (no before), updated, or deleted (no after).
+  void Deliver(const ObjectPtr& before, const ObjectPtr& after);
   void IndexLocked(const std::string& key, const json& object, bool add);
   Task<void> ResyncLoop();
 
