@@ -8,7 +8,7 @@ FROM debian:12-slim AS build
 RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       cmake make ninja-build g++ pkg-config \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto \
-      libcpprest-dev nlohmann-json3-dev libyaml-cpp-dev \
+      nlohmann-json3-dev libyaml-cpp-dev \
       libboost-system-dev libboost-program-options-dev libssl-dev catch2 \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -19,7 +19,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
 
 FROM debian:12-slim
 RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      libgrpc++1.51 libgrpc29 libprotobuf32 libcpprest2.10 libyaml-cpp0.7 \
+      libgrpc++1.51 libgrpc29 libprotobuf32 libyaml-cpp0.7 \
       libboost-system1.74.0 libboost-program-options1.74.0 libssl3 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 65532 iarnet \

@@ -5,6 +5,7 @@
 #include "iarnet_resources.h"
 #include "kube/error.h"
 #include "kube/log.h"
+#include "kube/text.h"
 #include "kube/time_format.h"
 #include "pod_cache_form.h"
 #include "workload_plan.h"
@@ -403,6 +404,11 @@ std::optional<kube::json> WorkloadController::Carry(const std::string& key, cons
       pods_->Assume(
           client_.Create(kube::resources::kPods, ns, BuildPod(w, provider, *image, provider_id)));
     } catch (const kube::Error& e) {
+      // Refused as invalid, it would be refused again: the workload fails instead of
+      // retrying for ever, and a Deploy waiting for it hears why.
+      if (e.IsInvalid()) {
+        return Carry(key, raw, w, PodRefused(w, kube::EscapeText(e.what(), 1024), Now()));
+      }
       if (!e.IsAlreadyExists()) throw;
     }
   }

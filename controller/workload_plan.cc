@@ -205,6 +205,16 @@ bool IsImagePullFailure(const std::string& r) {
          r == "ErrImageNeverPull";
 }
 
+WorkloadPlan PodRefused(const Workload& w, const std::string& message, const std::string& now) {
+  WorkloadPlan plan;
+  std::string why = "the API server refused the Pod: " + message;
+  plan.status = Released(w, Phase::kFailed, "PodInvalid", why, now);
+  std::string released =
+      w.status.admission ? "; released " + Describe(w.status.admission->charged) : "";
+  plan.events.push_back({"Warning", "PodInvalid", why + released});
+  return plan;
+}
+
 json BuildPod(const Workload& w, const ProviderSpec& provider, const std::string& image,
               const std::string& provider_id) {
   json env = json::array();

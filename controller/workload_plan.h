@@ -76,6 +76,11 @@ bool IsImagePullFailure(const std::string& waiting_reason);
 
 WorkloadPlan Plan(const PlanInputs& in);
 
+// The plan when the API server refused the Pod that admitted workload `w` needs as
+// invalid (422: its validation or an admission policy said no). Retrying cannot help, so
+// the workload fails (reason PodInvalid, the server's message) and its charge is released.
+WorkloadPlan PodRefused(const Workload& w, const std::string& message, const std::string& now);
+
 // The Pod a workload runs in (name = the workload's name): a controller ownerReference,
 // the iarnet labels, one container "main" with the env, requests = limits, GPUs as
 // nvidia.com/gpu, restartPolicy Never, and the provider's host aliases.

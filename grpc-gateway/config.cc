@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "image_reference.h"
 #include "quantity.h"
 
 namespace iarnet {
@@ -91,10 +92,19 @@ void OptionalPositiveDuration(const YAML::Node& section, const std::string& name
 }
 
 void ParseServer(const YAML::Node& s, Config::Server& out) {
-  CheckKeys(s, "server", {"port", "http_port", "tls", "shutdown_grace"});
+  CheckKeys(
+      s, "server",
+      {"port", "http_port", "tls", "shutdown_grace", "http_read_timeout", "http_max_connections"});
   if (auto p = s["port"]) out.port = Port(p, "server.port", 1);
   if (auto p = s["http_port"]) out.http_port = Port(p, "server.http_port", 0);
   if (auto g = s["shutdown_grace"]) out.shutdown_grace = Duration(g, "server.shutdown_grace");
+  OptionalPositiveDuration(s, "server", "http_read_timeout", out.http_read_timeout);
+  if (auto m = s["http_max_connections"]) {
+    int n = 0;
+    if (!m.IsScalar() || !YAML::convert<int>::decode(m, n) || n < 1 || n > 65536)
+      throw KeyError{"server.http_max_connections", "must be a whole number from 1 to 65536"};
+    out.http_max_connections = n;
+  }
   if (auto t = s["tls"]) {
     CheckKeys(t, "server.tls", {"cert_file", "key_file", "client_ca_file"});
     if (auto v = t["cert_file"]) out.tls_cert_file = Scalar(v, "server.tls.cert_file");
@@ -149,6 +159,9 @@ void ParseProvider(const YAML::Node& p, Config::Provider& out) {
       if (!lang) throw KeyError{key, "unknown language (json, go, python, unikernel)"};
       std::string image = Scalar(kv.second, key);
       if (image.empty()) throw KeyError{key, "the image must not be empty"};
+      if (auto problem = ImageReferenceProblem(image)) {
+        throw KeyError{key, "\"" + image + "\" is not a valid image reference: " + *problem};
+      }
       out.languages.push_back({*lang, image});
     }
   }
@@ -326,6 +339,8 @@ std::string FormatConfig(const Config& c) {
       << "server.port=" << c.server.port << "\n";
   out << "server.http_port=" << c.server.http_port << "\n"
       << "server.shutdown_grace=" << c.server.shutdown_grace.count() << "ms\n"
+      << "server.http_read_timeout=" << c.server.http_read_timeout.count() << "ms\n"
+      << "server.http_max_connections=" << c.server.http_max_connections << "\n"
       << "server.tls.cert_file=" << c.server.tls_cert_file << "\n"
       << "server.tls.client_ca_file=" << c.server.tls_client_ca_file << "\n"
       << "server.tls.key_file=" << c.server.tls_key_file << "\n";

@@ -27,6 +27,10 @@ struct Config {
     // TLS for gRPC when cert_file and key_file are set; mTLS when client_ca_file is too.
     std::string tls_cert_file, tls_key_file, tls_client_ca_file;
     Millis shutdown_grace{10000};  // in-flight calls may finish within this
+    // REST: a request (headers and body) must arrive within this, and an idle keep-alive
+    // connection is closed after it; at most this many connections at once.
+    Millis http_read_timeout{10000};
+    int http_max_connections = 256;
   } server;
   struct Kubernetes {
     std::string kubeconfig;  // empty: KUBECONFIG or ~/.kube/config, unless in_cluster

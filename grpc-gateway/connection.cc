@@ -1,6 +1,8 @@
 #include "connection.h"
 
+#include "kube/text.h"
 #include "kube/time_format.h"
+#include "request_checks.h"
 
 namespace iarnet {
 namespace {
@@ -35,8 +37,15 @@ ControlPlane Fresh(const std::string& id, SystemTime now) {
 }
 
 ConnectionOutcome Mismatch(const std::string& connected, const std::string& id) {
-  return Fail(Code::kPermissionDenied, "unauthorized: provider_id mismatch: connected to \"" +
-                                           connected + "\", request from \"" + id + "\"");
+  return Fail(Code::kPermissionDenied, "unauthorized: provider_id mismatch: connected to " +
+                                           kube::Quoted(connected) + ", request from " +
+                                           kube::Quoted(id));
+}
+
+// A provider id that no connection may carry (empty, too long, control characters).
+std::optional<ConnectionOutcome> Unusable(const std::string& id) {
+  if (auto problem = IdProblem("provider_id", id)) return Fail(Code::kInvalidArgument, *problem);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -50,18 +59,19 @@ std::string ConnectedId(const ControlPlane& cp, SystemTime now, const Connection
 
 ConnectionOutcome DecideConnect(const ControlPlane& cp, const std::string& id, SystemTime now,
                                 const ConnectionPolicy& p) {
-  if (id.empty()) return Fail(Code::kInvalidArgument, "provider_id is required");
+  if (auto bad = Unusable(id)) return *bad;
   std::string connected = ConnectedId(cp, now, p);
   if (!connected.empty() && connected != id) {
-    return Fail(Code::kPermissionDenied, "provider is already connected to control plane \"" +
-                                             connected + "\"; refusing \"" + id + "\"");
+    return Fail(Code::kPermissionDenied, "provider is already connected to control plane " +
+                                             kube::Quoted(connected) + "; refusing " +
+                                             kube::Quoted(id));
   }
   return Ok(Fresh(id, now));
 }
 
 ConnectionOutcome DecideHealthCheck(const ControlPlane& cp, const std::string& id, SystemTime now,
                                     const ConnectionPolicy& p) {
-  if (id.empty()) return Fail(Code::kInvalidArgument, "provider_id is required");
+  if (auto bad = Unusable(id)) return *bad;
   std::string connected = ConnectedId(cp, now, p);
   if (connected.empty()) return Ok(Fresh(id, now));
   if (connected != id) return Mismatch(connected, id);

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 
+#include "image_reference.h"
+#include "kube/text.h"
 #include "ledger.h"
 #include "names.h"
+#include "request_checks.h"
 #include "workload_plan.h"
 
 namespace iarnet {
@@ -41,11 +44,8 @@ std::variant<DeployPlan, DeployInvalid> PlanDeploy(const resource::provider::Dep
                                                    const ProviderSpec& provider,
                                                    const std::string& provider_id) {
   const std::string& id = r.instance_id();
-  if (id.empty()) return DeployInvalid{"invalid Deploy: instance_id is required"};
-  if (id.size() > 253) {
-    return DeployInvalid{"invalid Deploy: instance_id is " + std::to_string(id.size()) +
-                         " characters long; at most 253 are allowed"};
-  }
+  if (auto problem = IdProblem("instance_id", id))
+    return DeployInvalid{"invalid Deploy: " + *problem};
   if (!r.has_resource_request())
     return DeployInvalid{"invalid Deploy: resource_request is required"};
   const auto& q = r.resource_request();
@@ -57,6 +57,12 @@ std::variant<DeployPlan, DeployInvalid> PlanDeploy(const resource::provider::Dep
   }
   if (r.image().size() > 1024)
     return DeployInvalid{"invalid Deploy: image is longer than 1024 characters"};
+  if (!r.image().empty()) {
+    if (auto problem = ImageReferenceProblem(r.image())) {
+      return DeployInvalid{"invalid Deploy: image " + kube::Quoted(r.image()) +
+                           " is not a valid image reference: " + *problem};
+    }
+  }
   if (r.env_vars().size() > 256) return DeployInvalid{"invalid Deploy: more than 256 env vars"};
   DeployPlan plan;
   plan.name = WorkloadNameFor(id);
@@ -74,13 +80,13 @@ std::variant<DeployPlan, DeployInvalid> PlanDeploy(const resource::provider::Dep
   if (!ImageFor(plan.spec, provider, &why))
     return DeployInvalid{"cannot deploy " + id + ": " + why};
   for (const auto& [name, value] : r.env_vars()) {
-    if (value.size() > 32768) {
-      return DeployInvalid{"invalid Deploy: env var " + name + " is longer than 32768 characters"};
-    }
     if (name.size() > 256 || !IsEnvVarName(name)) {
-      return DeployInvalid{"invalid Deploy: env var name \"" + name +
-                           "\" is not valid (letters, digits, '_', '-', '.'; not starting with a "
-                           "digit)"};
+      return DeployInvalid{"invalid Deploy: env var name " + kube::Quoted(name) +
+                           " is not valid (at most 256 of letters, digits, '_', '-', '.'; not "
+                           "starting with a digit)"};
+    }
+    if (value.size() > 32768) {
+      return DeployInvalid{"invalid Deploy: env var " + name + " is longer than 32768 bytes"};
     }
     plan.spec.env.push_back({name, value});
   }

@@ -263,9 +263,13 @@ int main(int argc, char** argv) {
   std::atomic<bool> ready{false};
   std::unique_ptr<iarnet::RestGateway> rest;
   if (config.server.http_port != 0) {
-    rest = std::make_unique<iarnet::RestGateway>(
-        "http://0.0.0.0:" + std::to_string(config.server.http_port), service, usage, metrics,
-        [&ready] { return ready.load(); });
+    iarnet::HttpServer::Options http;
+    http.port = config.server.http_port;
+    http.read_timeout = config.server.http_read_timeout;
+    http.write_timeout = config.server.http_read_timeout;
+    http.max_connections = static_cast<size_t>(config.server.http_max_connections);
+    rest = std::make_unique<iarnet::RestGateway>(http, service, usage, metrics,
+                                                 [&ready] { return ready.load(); });
     try {
       rest->Start();
     } catch (const std::exception& e) {
@@ -301,9 +305,12 @@ int main(int argc, char** argv) {
   std::cerr << "iarnet-k8s-provider: signal " << sig << ", draining\n";
   ready = false;
   server->GetHealthCheckService()->SetServingStatus(false);
-  // In-flight calls get the grace period to finish; new ones are refused.
+  // In-flight calls get the grace period to finish; new ones are refused. REST stops
+  // taking connections and drops idle and half-sent ones now, and has the same deadline.
+  auto grace_end = std::chrono::steady_clock::now() + config.server.shutdown_grace;
+  if (rest) rest->BeginShutdown();
   server->Shutdown(std::chrono::system_clock::now() + config.server.shutdown_grace);
-  if (rest) rest->Stop();
+  if (rest) rest->Stop(grace_end);
   shutting_down = true;
   // The workers stop before the lease is released, so two leaders never overlap.
   controller->Stop();

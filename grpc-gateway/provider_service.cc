@@ -4,7 +4,9 @@
 #include "iarnet_resources.h"
 #include "kube/error.h"
 #include "kube/log.h"
+#include "kube/text.h"
 #include "names.h"
+#include "request_checks.h"
 #include "workload_plan.h"
 
 namespace iarnet {
@@ -141,7 +143,7 @@ grpc::Status ProviderService::Connect(const pb::ConnectRequest& r, pb::ConnectRe
     out->set_success(o.ok);
     out->set_error(o.error);
     if (o.ok) {
-      KLOG(kInfo, "grpc") << "control plane " << id << " connected";
+      KLOG(kInfo, "grpc") << "control plane " << kube::Quoted(id) << " connected";
     }
   } catch (const kube::Error& e) {
     out->set_success(false);
@@ -158,7 +160,7 @@ grpc::Status ProviderService::Disconnect(const pb::DisconnectRequest& r, pb::Dis
       return DecideDisconnect(cp, r.provider_id(), now, options_.connection);
     });
     if (o.ok && o.write) {
-      KLOG(kInfo, "grpc") << "control plane " << r.provider_id() << " disconnected";
+      KLOG(kInfo, "grpc") << "control plane " << kube::Quoted(r.provider_id()) << " disconnected";
     }
     return ToStatus(o);
   } catch (const kube::Error& e) {
@@ -246,7 +248,7 @@ grpc::Status ProviderService::Deploy(const pb::DeployRequest& r, pb::DeployRespo
   out->set_error(DeployLocked(r, &result));
   metrics_.Add("iarnet_deploys_total", {{"result", result}});
   if (!out->error().empty()) {
-    KLOG(kInfo, "grpc") << "Deploy " << r.instance_id() << ": " << out->error();
+    KLOG(kInfo, "grpc") << "Deploy " << kube::Quoted(r.instance_id()) << ": " << out->error();
   }
   return grpc::Status::OK;
 }
@@ -359,8 +361,8 @@ grpc::Status ProviderService::Undeploy(const pb::UndeployRequest& r, pb::Undeplo
     return grpc::Status::OK;
   }
   const std::string& id = r.instance_id();
-  if (id.empty()) {
-    out->set_error("invalid Undeploy: instance_id is required");
+  if (auto problem = IdProblem("instance_id", id)) {
+    out->set_error("invalid Undeploy: " + *problem);
     return grpc::Status::OK;
   }
   std::string name = WorkloadNameFor(id);

@@ -1,37 +1,72 @@
 #include "rest_gateway.h"
 
-#include <cpprest/http_listener.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <nlohmann/json.hpp>
+
 #include "kube/log.h"
+#include "kube/text.h"
 #include "rpc_table.h"
+#include "strict_json.h"
 
 namespace iarnet {
 namespace {
 
-using web::http::http_request;
-using web::http::methods;
-using web::http::status_code;
+using nlohmann::json;
 
-void Reply(http_request& req, int code, const std::string& body, const std::string& type) {
-  web::http::http_response resp(static_cast<status_code>(code));
-  resp.set_body(body, type);
-  req.reply(resp);
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+HttpResponse Error(int status, const std::string& code, const std::string& message) {
+  return {status, "application/json", Dump({{"code", code}, {"message", message}})};
 }
 
-void ReplyError(http_request& req, int http, const std::string& code, const std::string& msg) {
-  nlohmann::json body = {{"code", code}, {"message", msg}};
-  Reply(req, http, body.dump(), "application/json");
+const char* CodeForHttpStatus(int status) {
+  switch (status) {
+    case 400:
+      return "INVALID_ARGUMENT";
+    case 408:
+      return "DEADLINE_EXCEEDED";
+    case 413:
+    case 431:
+      return "RESOURCE_EXHAUSTED";
+    case 503:
+      return "UNAVAILABLE";
+    default:
+      return "UNKNOWN";
+  }
 }
 
-const char* const kGrpcCodeNames[] = {
-    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
-    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
-    "DATA_LOSS", "UNAUTHENTICATED"};
+// The canonical names (as google.rpc.Code and grpc-gateway's JSON errors spell them).
+const char* GrpcCodeName(int code) {
+  static const char* const names[] = {"OK",
+                                      "CANCELLED",
+                                      "UNKNOWN",
+                                      "INVALID_ARGUMENT",
+                                      "DEADLINE_EXCEEDED",
+                                      "NOT_FOUND",
+                                      "ALREADY_EXISTS",
+                                      "PERMISSION_DENIED",
+                                      "RESOURCE_EXHAUSTED",
+                                      "FAILED_PRECONDITION",
+                                      "ABORTED",
+                                      "OUT_OF_RANGE",
+                                      "UNIMPLEMENTED",
+                                      "INTERNAL",
+                                      "UNAVAILABLE",
+                                      "DATA_LOSS",
+                                      "UNAUTHENTICATED"};
+  return code >= 0 && code < 17 ? names[code] : "UNKNOWN";
+}
 
-nlohmann::json ToJson(const Resources& r) {
-  return {{"cpu", r.cpu}, {"memory", r.memory}, {"gpu", r.gpu}};
+json ToJson(const Resources& r) { return {{"cpu", r.cpu}, {"memory", r.memory}, {"gpu", r.gpu}}; }
+
+std::string PathOf(const std::string& target) { return target.substr(0, target.find('?')); }
+
+// Known paths by name, every other one as "other", so a scanner cannot grow the series.
+std::string PathLabel(const std::string& path) {
+  bool known = path == "/healthz" || path == "/readyz" || path == "/metrics" ||
+               path == "/v1/usage" || (path.rfind("/v1/", 0) == 0 && FindRpc(path.substr(4)));
+  return known ? path : "other";
 }
 
 }  // namespace
@@ -71,107 +106,77 @@ int HttpStatusFor(int grpc_code) {
   }
 }
 
-RestGateway::RestGateway(std::string address, ProviderService& service, UsageCollector& usage,
-                         Metrics& metrics, std::function<bool()> ready)
-    : address_(std::move(address)),
-      service_(service),
-      usage_(usage),
-      metrics_(metrics),
-      ready_(std::move(ready)) {
+RestGateway::RestGateway(HttpServer::Options options, ProviderService& service,
+                         UsageCollector& usage, Metrics& metrics, std::function<bool()> ready)
+    : service_(service), usage_(usage), metrics_(metrics), ready_(std::move(ready)) {
   metrics_.Define("iarnet_http_requests_total", Metrics::Type::kCounter,
                   "REST gateway requests, by path and HTTP status.");
-}
-
-RestGateway::~RestGateway() { Stop(); }
-
-void RestGateway::Start() {
-  using web::http::experimental::listener::http_listener;
-  listener_ = std::make_unique<http_listener>(address_);
-  listener_->support([this](http_request req) {
-    std::string path = req.relative_uri().path();
-    std::string method = req.method();
-    int code = 200;
-    auto reply = [&](int c, const std::string& body, const std::string& type) {
-      code = c;
-      Reply(req, c, body, type);
-    };
-    try {
-      if (method == methods::GET && path == "/healthz") {
-        reply(200, "ok\n", "text/plain");
-      } else if (method == methods::GET && path == "/readyz") {
-        if (ready_())
-          reply(200, "ok\n", "text/plain");
-        else
-          reply(503, "not ready: the caches have not synced yet\n", "text/plain");
-      } else if (method == methods::GET && path == "/metrics") {
-        reply(200, metrics_.Render(), "text/plain; version=0.0.4");
-      } else if (method == methods::GET && path == "/v1/usage") {
-        UsageReport u = usage_.Current();
-        nlohmann::json body = {{"source", ToString(u.source)}, {"total", ToJson(u.total)}};
-        if (!u.fallback_reason.empty()) body["fallbackReason"] = u.fallback_reason;
-        body["workloads"] = nlohmann::json::array();
-        for (const auto& p : u.pods) {
-          body["workloads"].push_back(
-              {{"pod", p.pod}, {"instanceId", p.instance_id}, {"usage", ToJson(p.usage)}});
-        }
-        reply(200, body.dump(), "application/json");
-      } else if (path.rfind("/v1/", 0) == 0 && FindRpc(path.substr(4))) {
-        if (method != methods::POST) {
-          code = 405;
-          ReplyError(req, 405, "METHOD_NOT_ALLOWED", "use POST for " + path);
-        } else {
-          const Rpc& rpc = *FindRpc(path.substr(4));
-          auto request = rpc.new_request();
-          auto response = rpc.new_response();
-          std::string body = req.extract_utf8string(true).get();
-          auto parsed = google::protobuf::util::JsonStringToMessage(body.empty() ? "{}" : body,
-                                                                    request.get());
-          if (!parsed.ok()) {
-            code = 400;
-            ReplyError(req, 400, "INVALID_ARGUMENT",
-                       "the body is not a valid " + request->GetTypeName() +
-                           " in JSON: " + std::string(parsed.message()));
-          } else {
-            grpc::Status s = rpc.call(service_, *request, response.get());
-            if (s.ok()) {
-              std::string out;
-              google::protobuf::util::JsonPrintOptions o;
-              o.always_print_primitive_fields = true;
-              (void)google::protobuf::util::MessageToJsonString(*response, &out, o);
-              reply(200, out, "application/json");
-            } else {
-              code = HttpStatusFor(s.error_code());
-              int c = s.error_code();
-              ReplyError(req, code, c >= 0 && c < 17 ? kGrpcCodeNames[c] : "UNKNOWN",
-                         s.error_message());
-            }
-          }
-        }
-      } else {
-        code = 404;
-        ReplyError(req, 404, "NOT_FOUND", "no such endpoint: " + method + " " + path);
-      }
-    } catch (const std::exception& e) {
-      code = 500;
-      ReplyError(req, 500, "INTERNAL", e.what());
-    }
-    // Unknown paths share one label value, so a scanner cannot grow the series.
-    bool known = path == "/healthz" || path == "/readyz" || path == "/metrics" ||
-                 path == "/v1/usage" || (path.rfind("/v1/", 0) == 0 && FindRpc(path.substr(4)));
+  options.runs_inline = [](const HttpRequest& r) {
+    std::string path = PathOf(r.target);
+    return r.method == "GET" && (path == "/healthz" || path == "/readyz" || path == "/metrics");
+  };
+  options.on_response = [this](const HttpRequest& r, int status) {
     metrics_.Add("iarnet_http_requests_total",
-                 {{"path", known ? path : "other"}, {"code", std::to_string(code)}});
-  });
-  listener_->open().wait();
+                 {{"path", PathLabel(PathOf(r.target))}, {"code", std::to_string(status)}});
+  };
+  options.error_response = [](int status, const std::string& message) {
+    return Error(status, CodeForHttpStatus(status), message);
+  };
+  server_ = std::make_unique<HttpServer>(std::move(options),
+                                         [this](const HttpRequest& r) { return Handle(r); });
 }
 
-void RestGateway::Stop() {
-  if (!listener_) return;
+void RestGateway::Start() { server_->Start(); }
+
+HttpResponse RestGateway::Handle(const HttpRequest& req) {
+  const std::string path = PathOf(req.target);
+  const std::string& method = req.method;
   try {
-    listener_->close().wait();
+    if (method == "GET" && path == "/healthz") return {200, "text/plain", "ok\n"};
+    if (method == "GET" && path == "/readyz") {
+      if (ready_()) return {200, "text/plain", "ok\n"};
+      return {503, "text/plain", "not ready: the caches have not synced yet\n"};
+    }
+    if (method == "GET" && path == "/metrics") {
+      return {200, "text/plain; version=0.0.4", metrics_.Render()};
+    }
+    if (method == "GET" && path == "/v1/usage") {
+      UsageReport u = usage_.Current();
+      json body = {{"source", ToString(u.source)}, {"total", ToJson(u.total)}};
+      if (!u.fallback_reason.empty()) body["fallbackReason"] = u.fallback_reason;
+      body["workloads"] = json::array();
+      for (const auto& p : u.pods) {
+        body["workloads"].push_back(
+            {{"pod", p.pod}, {"instanceId", p.instance_id}, {"usage", ToJson(p.usage)}});
+      }
+      return {200, "application/json", Dump(body)};
+    }
+    const Rpc* rpc = path.rfind("/v1/", 0) == 0 ? FindRpc(path.substr(4)) : nullptr;
+    if (!rpc) {
+      return Error(
+          404, "NOT_FOUND",
+          "no such endpoint: " + kube::EscapeText(method, 16) + " " + kube::Quoted(path, 128));
+    }
+    if (method != "POST") return Error(405, "METHOD_NOT_ALLOWED", "use POST for " + path);
+    auto parsed = ParseJsonRequest(req.body, *rpc->new_request());
+    if (auto* bad = std::get_if<JsonInvalid>(&parsed)) {
+      return Error(400, "INVALID_ARGUMENT", bad->message);
+    }
+    const auto& request = std::get<std::unique_ptr<Message>>(parsed);
+    auto response = rpc->new_response();
+    grpc::Status s = rpc->call(service_, *request, response.get());
+    if (!s.ok()) {
+      return Error(HttpStatusFor(s.error_code()), GrpcCodeName(s.error_code()), s.error_message());
+    }
+    std::string out;
+    google::protobuf::util::JsonPrintOptions o;
+    o.always_print_primitive_fields = true;
+    (void)google::protobuf::util::MessageToJsonString(*response, &out, o);
+    return {200, "application/json", out};
   } catch (const std::exception& e) {
-    KLOG(kWarning, "rest") << "closing the listener: " << e.what();
+    KLOG(kError, "rest") << method << " " << path << ": " << e.what();
+    return Error(500, "INTERNAL", "internal error: " + kube::EscapeText(e.what(), 512));
   }
-  listener_.reset();
 }
 
 }  // namespace iarnet

@@ -10,7 +10,7 @@ packages=(
   # build
   cmake make ninja-build g++ pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
-  libcpprest-dev nlohmann-json3-dev libyaml-cpp-dev
+  nlohmann-json3-dev libyaml-cpp-dev
   libboost-system-dev libboost-program-options-dev libssl-dev catch2
   # local cluster and tests
   openssl curl ca-certificates iproute2 procps util-linux git

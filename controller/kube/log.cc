@@ -7,6 +7,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "text.h"
+
 namespace kube {
 namespace {
 
@@ -38,9 +40,12 @@ void LogLine(LogLevel level, const std::string& component, const std::string& me
   gmtime_r(&secs, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  // One message is one line, whatever it quotes: a newline from a client or an API error
+  // body can neither forge a line nor make one megabytes long.
+  std::string text = EscapeText(message, kMaxLogMessageBytes);
   std::lock_guard<std::mutex> lock(g_mu);
   std::fprintf(stderr, "%s%s.%03dZ %s] %s\n", kNames[static_cast<int>(level)], stamp, millis,
-               component.c_str(), message.c_str());
+               component.c_str(), text.c_str());
 }
 
 }  // namespace kube

@@ -1,13 +1,18 @@
 // Minimal structured logging to stderr: one line per message, with time, level and the
 // component that speaks. Thread-safe. Tests may raise the threshold to keep output short.
+// A message is escaped (control characters, invalid UTF-8: text.h) and cut at
+// kMaxLogMessageBytes, so whatever it quotes it stays one bounded line.
 #pragma once
 
+#include <cstddef>
 #include <sstream>
 #include <string>
 
 namespace kube {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+
+inline constexpr size_t kMaxLogMessageBytes = 8192;
 
 void SetLogLevel(LogLevel level);
 bool LogEnabled(LogLevel level);

@@ -11,6 +11,14 @@ for copy in charts/iarnet-k8s-provider/crds examples/gitops/crds; do
   diff -r "$src/crds" "$src/$copy" >/dev/null || fail "$copy differs from crds/ (cp crds/*.yaml $copy/)"
 done
 
+# The CRDs' image pattern is the grammar the provider checks at Deploy (a unit test keeps
+# the parser and the pattern in step).
+pattern=$(sed -n 's/.*R"(\(.*\))";$/\1/p' "$src/controller/image_reference.h")
+[ -n "$pattern" ] || fail "no kImageReferencePattern in controller/image_reference.h"
+for crd in iarnet.io_iarnetworkloads.yaml iarnet.io_iarnetproviders.yaml; do
+  grep -qF "pattern: '$pattern'" "$src/crds/$crd" || fail "crds/$crd: spec image pattern is not kImageReferencePattern"
+done
+
 # The build packages: the words between "# build" and the next comment in the install
 # script, and the first apt-get install of the Dockerfile.
 script=$(sed -n '/^  # build$/,/^  # /{/^  #/d;p}' "$src/hack/install-deps.sh" | tr -s ' \n' '\n' | sed '/^$/d' | sort)

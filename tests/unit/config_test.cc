@@ -157,7 +157,9 @@ TEST_CASE("the effective configuration prints as sorted key=value lines") {
         "resource.gpu=1\n"
         "resource.memory=1073741824\n"
         "resource_tags=cpu,gpu\n"
+        "server.http_max_connections=256\n"
         "server.http_port=8080\n"
+        "server.http_read_timeout=10000ms\n"
         "server.port=50052\n"
         "server.shutdown_grace=10000ms\n"
         "server.tls.cert_file=\n"
@@ -259,4 +261,25 @@ TEST_CASE("leader election and the http port from flags") {
   CHECK(c.server.http_port == 0);
   o.http_port = -1;
   CHECK(iarnet::ApplyOverrides(c, o)->message == "--http-port: must be from 0 to 65535");
+}
+
+TEST_CASE("the REST gateway's client limits are read, and bad ones name their key") {
+  Config c = Ok("server: {http_read_timeout: 2s, http_max_connections: 8}");
+  CHECK(c.server.http_read_timeout == iarnet::Millis(2000));
+  CHECK(c.server.http_max_connections == 8);
+  CHECK(Err("server: {http_read_timeout: 0s}").find("server.http_read_timeout") !=
+        std::string::npos);
+  CHECK(Err("server: {http_max_connections: 0}").find("server.http_max_connections") !=
+        std::string::npos);
+  CHECK(Err("server: {http_max_connections: many}").find("server.http_max_connections") !=
+        std::string::npos);
+}
+
+TEST_CASE("a language mapped to an image that is not an image reference is refused") {
+  std::string e = Err("provider: {languages: {python: \"img with spaces\"}}");
+  CHECK(e.find("provider.languages.python") != std::string::npos);
+  CHECK(e.find("not a valid image reference") != std::string::npos);
+  CHECK(Ok("provider: {languages: {python: \"registry.local:5000/team/py@sha256:"
+           "0123456789abcdef0123456789abcdef\"}}")
+            .provider.languages.size() == 1);
 }

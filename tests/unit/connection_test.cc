@@ -88,3 +88,19 @@ TEST_CASE("connection: other calls are refused only for a different connected id
         "\"provider.b\"");
   CHECK(Authorize(cp, "provider.b", kT0 + 100s, Policy()).ok);  // expired
 }
+
+TEST_CASE("connection: provider ids with control characters never connect, and are quoted safely") {
+  for (std::string id : {std::string("provider.a\nE1231 FORGED"), std::string("p\x1b[2J"),
+                         std::string("p\0q", 3), std::string(254, 'p')}) {
+    auto c = DecideConnect({}, id, kT0, Policy());
+    CHECK_FALSE(c.ok);
+    CHECK(c.code == ConnectionOutcome::Code::kInvalidArgument);
+    CHECK(c.error.find('\n') == std::string::npos);
+    CHECK_FALSE(c.write);
+    CHECK_FALSE(DecideHealthCheck({}, id, kT0, Policy()).ok);
+  }
+  auto no = Authorize(At("provider.a", kT0), "p\n" + std::string(100000, 'x'), kT0, Policy());
+  CHECK_FALSE(no.ok);
+  CHECK(no.error.size() < 300);
+  CHECK(no.error.find('\n') == std::string::npos);
+}

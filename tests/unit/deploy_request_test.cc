@@ -76,8 +76,7 @@ TEST_CASE("deploy request: bad input is refused with what was wrong") {
   CHECK(Invalid(r) == "invalid Deploy: instance_id is required");
   r = Request();
   r.set_instance_id(std::string(254, 'a'));
-  CHECK(Invalid(r) ==
-        "invalid Deploy: instance_id is 254 characters long; at most 253 are allowed");
+  CHECK(Invalid(r) == "invalid Deploy: instance_id is 254 bytes long; at most 253 are allowed");
   r = Request();
   r.clear_resource_request();
   CHECK(Invalid(r) == "invalid Deploy: resource_request is required");
@@ -97,6 +96,38 @@ TEST_CASE("deploy request: bad input is refused with what was wrong") {
   r = Request();
   (*r.mutable_env_vars())["1BAD"] = "x";
   CHECK(Invalid(r).find("env var name \"1BAD\" is not valid") != std::string::npos);
+}
+
+TEST_CASE("deploy request: hostile images, ids and env names are refused, quoted safely") {
+  for (const char* image : {"image with spaces", "$(touch x)", "a; touch x", "img|cat", "img\nnext",
+                            " leading-space:1"}) {
+    INFO(image);
+    auto r = Request();
+    r.set_image(image);
+    std::string why = Invalid(r);
+    CHECK(why.rfind("invalid Deploy: image \"", 0) == 0);
+    CHECK(why.find("is not a valid image reference") != std::string::npos);
+    CHECK(why.find('\n') == std::string::npos);
+  }
+  for (std::string id :
+       {std::string("comp.\x1b[31mred"), std::string("comp.a\0b", 8),
+        std::string("comp.a\nE1231 23:59:59 FORGED-LOG-LINE"), std::string("comp.\xff")}) {
+    auto r = Request();
+    r.set_instance_id(id);
+    std::string why = Invalid(r);
+    CHECK(why.find("must be printable UTF-8 text") != std::string::npos);
+    CHECK(why.find('\n') == std::string::npos);
+    CHECK(why.find('\x1b') == std::string::npos);
+  }
+  auto r = Request();
+  std::string huge(1 << 20, 'N');
+  (*r.mutable_env_vars())[huge + "\n"] = "x";
+  std::string why = Invalid(r);
+  CHECK(why.size() < 300);  // a bounded prefix of the name, not a megabyte
+  CHECK(why.find("more bytes") != std::string::npos);
+  r = Request();
+  (*r.mutable_env_vars())["A\x1b"] = "x";
+  CHECK(Invalid(r).find("\\x1b") != std::string::npos);
 }
 
 TEST_CASE("deploy request: the same request is the same deploy and any difference is not") {

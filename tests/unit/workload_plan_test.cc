@@ -371,3 +371,25 @@ TEST_CASE("ObservePod reads ownership, phase and the main container's state") {
   CHECK(o.terminated_reason == "OOMKilled");
   CHECK_FALSE(ObservePod(pod, "other").owned);
 }
+
+TEST_CASE("plan: a Pod the API server refuses as invalid fails the workload and releases it") {
+  Fixture f;
+  f.Apply(f.Run());  // admitted
+  REQUIRE(f.w.status.admission);
+  REQUIRE(f.Run().create_pod);
+  auto p = PodRefused(f.w, "Pod \"w1\" is invalid: spec.containers[0].image: Invalid value", f.now);
+  REQUIRE(p.status);
+  CHECK_FALSE(p.status->admission);  // the charge is released
+  CHECK(p.status->phase == Phase::kFailed);
+  CHECK(p.status->reason == "PodInvalid");
+  CHECK(p.status->message ==
+        "the API server refused the Pod: Pod \"w1\" is invalid: spec.containers[0].image: "
+        "Invalid value");
+  CHECK_FALSE(p.create_pod);
+  REQUIRE(p.events.size() == 1);
+  CHECK(p.events[0].type == "Warning");
+  CHECK(p.events[0].reason == "PodInvalid");
+  f.Apply(p);
+  // Ended: the Pod is not tried again.
+  CHECK_FALSE(f.Run().create_pod);
+}

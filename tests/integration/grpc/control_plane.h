@@ -16,7 +16,8 @@ namespace testing {
 namespace pb = resource::provider;
 
 // A provider process serving gRPC and REST on free ports; `extra` is appended to its
-// config.yaml (e.g. "provider: {deploy_timeout: 3s}\n").
+// config.yaml (e.g. "provider: {deploy_timeout: 3s}\n"), `server_extra` to its server
+// section (e.g. "http_read_timeout: 1s").
 struct Provider {
   int port = FreePort();
   int http_port = FreePort();
@@ -24,7 +25,8 @@ struct Provider {
   std::unique_ptr<ProviderProcess> process;
   std::unique_ptr<iarnet::ProviderClient> current, older;
 
-  Provider(const std::string& namespace_, int64_t cpu, const std::string& extra = "");
+  Provider(const std::string& namespace_, int64_t cpu, const std::string& extra = "",
+           const std::string& server_extra = "");
   void Start();    // and wait until gRPC serves
   void Restart();  // SIGKILL, then Start
   std::string RestBase() const { return "http://127.0.0.1:" + std::to_string(http_port); }

@@ -80,6 +80,22 @@ int ProviderProcess::Kill(int signal) {
   return status;
 }
 
+std::optional<int> ProviderProcess::SignalAndWait(int signal, std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return 0;
+  kill(pid_, signal);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      Kill(SIGKILL);
+      return std::nullopt;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  pid_ = -1;
+  return status;
+}
+
 std::string ProviderProcess::Log() const {
   std::ifstream in(log_path_);
   std::stringstream s;

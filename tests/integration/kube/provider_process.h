@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 namespace testing {
@@ -23,6 +24,9 @@ class ProviderProcess {
   void Start();
   // Sends `signal` and reaps the process; returns its wait status.
   int Kill(int signal);
+  // Sends `signal` and waits at most `timeout` for the process to end: its wait status,
+  // or nullopt when it is still running then (it is SIGKILLed and reaped).
+  std::optional<int> SignalAndWait(int signal, std::chrono::milliseconds timeout);
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
   // Waits until the log contains `text` (after the current start), or the time passes.
