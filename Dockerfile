@@ -9,7 +9,7 @@ RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --
       cmake make ninja-build g++ pkg-config \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto \
       nlohmann-json3-dev libyaml-cpp-dev \
-      libboost-system-dev libboost-program-options-dev libssl-dev catch2 \
+      libboost-system-dev libboost-program-options-dev libssl-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

@@ -1,5 +1,5 @@
 # The README's two commands, and a few helpers. The work is in hack/ and CMake.
-.PHONY: run test build build-test deps cluster-up cluster-down format bench clean
+.PHONY: run test unit build build-test deps cluster-up cluster-down format bench clean
 
 BUILD_DIR ?= build
 TEST_BUILD_DIR ?= build-test
@@ -16,6 +16,11 @@ run: deps
 test: deps
 	hack/test.sh "$(TEST_BUILD_DIR)"
 
+# Every unit test (pure code and static checks) with sanitizers: no cluster, no root.
+unit:
+	hack/install-deps.sh --no-cluster
+	hack/unit.sh "$(TEST_BUILD_DIR)"
+
 deps:
 	hack/install-deps.sh
 
@@ -23,7 +28,7 @@ build:
 	hack/build.sh "$(BUILD_DIR)" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 build-test:
-	hack/build.sh "$(TEST_BUILD_DIR)" -DCMAKE_BUILD_TYPE=Debug -DIARNET_SANITIZE=ON
+	hack/build.sh "$(TEST_BUILD_DIR)" -DCMAKE_BUILD_TYPE=Debug -DIARNET_SANITIZE=ON -DIARNET_BUILD_TESTS=ON
 
 # Benchmarks on a cluster of their own; reports land in bench/.
 bench: deps

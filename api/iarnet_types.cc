@@ -1,6 +1,7 @@
-#include "iarnet_types.h"
+#include "api/iarnet_types.h"
 
-#include "quantity.h"
+#include "api/quantity.h"
+#include "api/vocabulary.h"
 
 namespace iarnet {
 namespace {
@@ -302,6 +303,31 @@ std::optional<std::string> ImageFor(const WorkloadSpec& spec, const ProviderSpec
            (supported.empty() ? "no languages" : supported);
   }
   return std::nullopt;
+}
+
+std::optional<WorkloadRef> ControlledByWorkload(const json& object) {
+  const json& meta = object.value("metadata", json::object());
+  for (const auto& ref : meta.value("ownerReferences", json::array())) {
+    if (ref.value("controller", false) && ref.value("kind", "") == kWorkloadKind &&
+        ref.value("apiVersion", "") == kApiVersion) {
+      return WorkloadRef{ref.value("name", ""), ref.value("uid", "")};
+    }
+  }
+  return std::nullopt;
+}
+
+json ToJson(const WorkloadSpec& s) {
+  json env = json::array();
+  for (const auto& e : s.env) env.push_back({{"name", e.name}, {"value", e.value}});
+  json spec = {
+      {"instanceId", s.instance_id},
+      {"resources",
+       {{"cpu", s.resources.cpu}, {"memory", s.resources.memory}, {"gpu", s.resources.gpu}}},
+      {"env", env}};
+  if (!s.image.empty()) spec["image"] = s.image;
+  if (s.language) spec["language"] = ToString(*s.language);
+  if (!s.provider_id.empty()) spec["providerId"] = s.provider_id;
+  return spec;
 }
 
 }  // namespace iarnet

@@ -157,6 +157,17 @@ json ToJson(const WorkloadStatus& status);
 json ToJson(const ProviderStatus& status);  // includes the printer columns' display strings
 json ToJson(const ProviderSpec& spec);
 
+// The IarnetWorkload that controls `object` (a Pod): its controller ownerReference,
+// when that names an IarnetWorkload of our API version.
+struct WorkloadRef {
+  std::string name;
+  std::string uid;
+};
+std::optional<WorkloadRef> ControlledByWorkload(const json& object);
+
+// The spec as the CRD writes it (what WorkloadFromJson reads back).
+json ToJson(const WorkloadSpec& spec);
+
 // The image a workload runs: spec.image, else the provider's image for its language.
 // nullopt (with `why` filled in) when there is none.
 std::optional<std::string> ImageFor(const WorkloadSpec& spec, const ProviderSpec& provider,

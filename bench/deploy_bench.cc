@@ -27,13 +27,13 @@
 #include <sstream>
 #include <thread>
 
-#include "iarnet_resources.h"
+#include "controller/iarnet_resources.h"
+#include "grpc-gateway/provider_client.h"
 #include "kube/client.h"
 #include "kube/error.h"
-#include "provider_client.h"
-#include "provider_process.h"
 #include "resource/provider/provider.pb.h"
-#include "support.h"
+#include "tests/support/provider_process.h"
+#include "tests/support/support.h"
 
 using Clock = std::chrono::steady_clock;
 using Seconds = std::chrono::duration<double>;

@@ -1,4 +1,4 @@
-#include "charge_index.h"
+#include "controller/charge_index.h"
 
 #include <limits>
 

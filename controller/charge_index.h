@@ -13,7 +13,7 @@
 #include <set>
 #include <string>
 
-#include "ledger.h"
+#include "controller/ledger.h"
 
 namespace iarnet {
 

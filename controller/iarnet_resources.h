@@ -2,13 +2,14 @@
 // for the controller, the gRPC front end, the tests and the benchmarks.
 #pragma once
 
+#include "api/vocabulary.h"
 #include "kube/resource.h"
 
 namespace iarnet {
 
-inline const kube::ResourceType kWorkloadResource{"iarnet.io", "v1alpha1", "iarnetworkloads",
-                                                  "IarnetWorkload", true};
-inline const kube::ResourceType kProviderResource{"iarnet.io", "v1alpha1", "iarnetproviders",
-                                                  "IarnetProvider", true};
+inline const kube::ResourceType kWorkloadResource{kGroup, kVersion, kWorkloadPlural, kWorkloadKind,
+                                                  true};
+inline const kube::ResourceType kProviderResource{kGroup, kVersion, kProviderPlural, kProviderKind,
+                                                  true};
 
 }  // namespace iarnet

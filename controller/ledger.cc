@@ -1,8 +1,8 @@
-#include "ledger.h"
+#include "controller/ledger.h"
 
 #include <limits>
 
-#include "quantity.h"
+#include "api/quantity.h"
 
 namespace iarnet {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "iarnet_types.h"
+#include "api/iarnet_types.h"
 
 namespace iarnet {
 

@@ -1,4 +1,4 @@
-#include "pod_cache_form.h"
+#include "controller/pod_cache_form.h"
 
 #include <initializer_list>
 

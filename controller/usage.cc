@@ -1,10 +1,10 @@
-#include "usage.h"
+#include "controller/usage.h"
 
 #include <set>
 
+#include "controller/ledger.h"
 #include "kube/error.h"
 #include "kube/log.h"
-#include "ledger.h"
 
 namespace iarnet {
 namespace {

@@ -10,6 +10,11 @@
 // Callers are many (every control plane poll, every REST call) and the sources are
 // remote: at most one refresh runs per `min_interval`, whatever the number of callers;
 // the others get the last report.
+//
+// Threads and locks: Current runs on the caller's thread (gRPC and REST handlers); the
+// caller that finds the report stale refreshes it on its own thread (the upstream calls,
+// outside mu_) while the others wait on refreshed_ or take the last report. mu_ guards
+// refreshing_, have_report_, report_, refreshed_at_ and calls_.
 #pragma once
 
 #include <chrono>
@@ -20,9 +25,10 @@
 #include <string>
 #include <vector>
 
+#include "api/vocabulary.h"
+#include "controller/usage_sources.h"
 #include "kube/client.h"
 #include "kube/informer.h"
-#include "usage_sources.h"
 
 namespace iarnet {
 
@@ -57,7 +63,7 @@ std::optional<std::string> Unmeasured(const std::vector<OwnedPod>& pods,
 
 struct UsageOptions {
   std::string namespace_;
-  std::string label_selector = "iarnet.managed=true";
+  std::string label_selector = kManagedSelector;
   bool kubelet_summary = true;  // off: no node proxy calls (and no RBAC for them)
   std::chrono::milliseconds min_interval{1000};
   std::chrono::milliseconds upstream_timeout{3000};

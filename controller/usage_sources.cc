@@ -1,7 +1,9 @@
-#include "usage_sources.h"
+#include "controller/usage_sources.h"
 
-#include "ledger.h"
-#include "quantity.h"
+#include "api/iarnet_types.h"
+#include "api/quantity.h"
+#include "api/vocabulary.h"
+#include "controller/ledger.h"
 
 namespace iarnet {
 namespace {
@@ -65,16 +67,13 @@ Resources PodRequests(const json& pod) {
 
 std::optional<OwnedPod> AsOwnedPod(const json& pod) {
   const json meta = pod.value("metadata", json::object());
-  bool owned = false;
-  for (const auto& ref : meta.value("ownerReferences", json::array())) {
-    if (ref.value("controller", false) && ref.value("kind", "") == "IarnetWorkload") owned = true;
-  }
-  if (!owned) return std::nullopt;  // labelled Pods no workload owns are not ours
+  // Labelled Pods no workload owns are not ours.
+  if (!ControlledByWorkload(pod)) return std::nullopt;
   OwnedPod p;
   p.name = meta.value("name", "");
-  p.instance_id = meta.value("annotations", json::object()).value("iarnet.io/instance-id", "");
+  p.instance_id = meta.value("annotations", json::object()).value(kInstanceIdAnnotation, "");
   if (p.instance_id.empty())
-    p.instance_id = meta.value("labels", json::object()).value("iarnet.instance_id", "");
+    p.instance_id = meta.value("labels", json::object()).value(kInstanceIdLabel, "");
   p.node = pod.value("spec", json::object()).value("nodeName", "");
   p.running = pod.value("status", json::object()).value("phase", "") == "Running";
   p.requests = PodRequests(pod);

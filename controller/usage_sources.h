@@ -18,7 +18,7 @@
 #include <variant>
 #include <vector>
 
-#include "iarnet_types.h"
+#include "api/iarnet_types.h"
 
 namespace iarnet {
 

@@ -1,25 +1,17 @@
-#include "workload_controller.h"
+#include "controller/workload_controller.h"
 
 #include <algorithm>
 
-#include "iarnet_resources.h"
+#include "api/vocabulary.h"
+#include "controller/iarnet_resources.h"
+#include "controller/workload_plan.h"
 #include "kube/error.h"
 #include "kube/log.h"
 #include "kube/text.h"
 #include "kube/time_format.h"
-#include "pod_cache_form.h"
-#include "workload_plan.h"
 
 namespace iarnet {
 namespace {
-
-uint64_t VersionOf(const kube::json& o) {
-  try {
-    return std::stoull(o["metadata"].value("resourceVersion", "0"));
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
 
 // A queue key that is not a workload: "write the ledger" (the provider's spec changed).
 // Workload keys are namespace/name, so it cannot collide with one.
@@ -29,84 +21,34 @@ std::string Now() { return kube::FormatTime(std::chrono::system_clock::now()); }
 
 }  // namespace
 
-WorkloadController::WorkloadController(kube::Client& client, ControllerOptions options)
-    : client_(client), options_(std::move(options)), queue_("iarnetworkload") {}
-
-WorkloadController::~WorkloadController() { Stop(); }
-
-void WorkloadController::StartCaches() {
-  // The provider object holds the capacity; create it from the configuration if absent.
-  try {
-    client_.Get(kProviderResource, options_.namespace_, options_.provider_name);
-  } catch (const kube::Error& e) {
-    if (!e.IsNotFound()) throw;
-    kube::json provider = {
-        {"apiVersion", "iarnet.io/v1alpha1"},
-        {"kind", "IarnetProvider"},
-        {"metadata", {{"name", options_.provider_name}, {"namespace", options_.namespace_}}},
-        {"spec", ToJson(options_.provider_spec)}};
-    try {
-      client_.Create(kProviderResource, options_.namespace_, provider);
-    } catch (const kube::Error& again) {
-      if (!again.IsAlreadyExists()) throw;
-    }
-  }
-  events_ = std::make_unique<kube::EventRecorder>(client_, options_.field_manager);
-  // The charge index changes with the cache, in the same step: an admission decision
-  // must never see a cache that has a charge the index does not.
-  // Both big caches are kept compact (MessagePack): with thousands of workloads they are
-  // most of the process's memory.
-  // Unpaged lists: with 10,000 workloads, 20 pages took ~4 s where one answer takes ~1 s
-  // (watcher.h), and a restart is ready only once both lists are in.
-  kube::Informer::Options workload_options;
-  workload_options.compact = true;
-  workload_options.watch.page_size = 0;
-  workload_options.on_store = [this](const kube::ObjectPtr& before, const kube::ObjectPtr& after) {
-    IndexWorkload(after ? after : before, !after);
-  };
-  workloads_ = std::make_unique<kube::Informer>(client_, kWorkloadResource, options_.namespace_,
-                                                workload_options);
-  kube::Informer::Options pod_options;
-  pod_options.watch.label_selector = "iarnet.managed=true";
-  pod_options.transform = KeepWhatThePodCacheNeeds;
-  pod_options.compact = true;
-  pod_options.watch.page_size = 0;
-  pods_ = std::make_unique<kube::Informer>(client_, kube::resources::kPods, options_.namespace_,
-                                           pod_options);
-  providers_ = std::make_unique<kube::Informer>(client_, kProviderResource, options_.namespace_);
-
-  auto enqueue = [this](const kube::ObjectPtr& o) {
-    queue_.Add(kube::ObjectKey(*o));
-    if (options_.on_workload_event) options_.on_workload_event();
-  };
-  workloads_->AddHandlers(
+WorkloadController::WorkloadController(kube::Client& client, Caches& caches,
+                                       ControllerOptions options)
+    : client_(client),
+      caches_(caches),
+      ns_(caches.options().namespace_),
+      options_(std::move(options)),
+      queue_("iarnetworkload"),
+      events_(std::make_unique<kube::EventRecorder>(client_, options_.field_manager)) {
+  auto enqueue = [this](const kube::ObjectPtr& o) { queue_.Add(kube::ObjectKey(*o)); };
+  caches_.workloads().AddHandlers(
       {enqueue, [enqueue](const kube::ObjectPtr&, const kube::ObjectPtr& o) { enqueue(o); },
        enqueue});
   auto owner = [this](const kube::ObjectPtr& p) { EnqueueOwner(p); };
-  pods_->AddHandlers(
+  caches_.pods().AddHandlers(
       {owner, [owner](const kube::ObjectPtr&, const kube::ObjectPtr& p) { owner(p); }, owner});
   // A new capacity changes the ledger's total, and may let rejected workloads in.
-  providers_->AddHandlers({nullptr,
-                           [this](const kube::ObjectPtr&, const kube::ObjectPtr&) {
-                             queue_.Add(kLedgerKey);
-                             EnqueueRejected();
-                           },
-                           nullptr});
-  workloads_->Start();
-  pods_->Start();
-  providers_->Start();
-  for (auto* inf : {workloads_.get(), pods_.get(), providers_.get()}) {
-    if (!inf->WaitForSync(std::chrono::seconds(60))) {
-      throw kube::Error(kube::ErrorKind::kTimeout,
-                        "informer for " + inf->type().plural + " did not sync");
-    }
-  }
-  caches_started_ = true;
+  caches_.providers().AddHandlers({nullptr,
+                                   [this](const kube::ObjectPtr&, const kube::ObjectPtr&) {
+                                     queue_.Add(kLedgerKey);
+                                     EnqueueRejected();
+                                   },
+                                   nullptr});
 }
 
+WorkloadController::~WorkloadController() { Stop(); }
+
 void WorkloadController::StartReconciling() {
-  if (!caches_started_) StartCaches();
-  // The ledger is already whole: the charge index was filled with the synced cache,
+  // The ledger is already whole: the ledger book was filled with the synced cache,
   // before any worker can admit. The queue holds every workload (the initial adds).
   // Publishing it in the provider's status is the ledger writer's first job, so that
   // serving does not wait for that write.
@@ -114,12 +56,6 @@ void WorkloadController::StartReconciling() {
   ledger_writer_ = std::thread([this] { WriteLedgerLoop(); });
   LedgerChanged();
   for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { Work(); });
-}
-
-void WorkloadController::DropReservation(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = overlay_.find(key);
-  if (it != overlay_.end() && it->second.resource_version == kReserved) overlay_.erase(it);
 }
 
 void WorkloadController::LedgerChanged() {
@@ -161,21 +97,14 @@ void WorkloadController::Stop() {
   }
   ledger_cv_.notify_one();
   if (ledger_writer_.joinable()) ledger_writer_.join();
-  for (auto* inf : {workloads_.get(), pods_.get(), providers_.get()}) {
-    if (inf) inf->Stop();
-  }
   if (events_) events_->Flush();
 }
 
 void WorkloadController::EnqueueOwner(const kube::ObjectPtr& pod) {
   const auto& meta = (*pod)["metadata"];
-  for (const auto& ref : meta.value("ownerReferences", kube::json::array())) {
-    if (ref.value("controller", false) && ref.value("kind", "") == "IarnetWorkload") {
-      queue_.Add(meta.value("namespace", "") + "/" + ref.value("name", ""));
-      // Deploy returns once the Pod exists: its waiters look at the Pod cache too.
-      if (options_.on_workload_event) options_.on_workload_event();
-      return;
-    }
+  if (auto owner = ControlledByWorkload(*pod)) {
+    queue_.Add(meta.value("namespace", "") + "/" + owner->name);
+    return;
   }
   // Carries the iarnet labels but no workload owns it: not ours to count or touch.
   std::lock_guard<std::mutex> lock(mu_);
@@ -187,64 +116,18 @@ void WorkloadController::EnqueueOwner(const kube::ObjectPtr& pod) {
 }
 
 void WorkloadController::EnqueueRejected() {
-  std::vector<std::string> rejected;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    rejected.assign(charges_.rejected().begin(), charges_.rejected().end());
-  }
-  for (const auto& key : rejected) queue_.Add(key);
-}
-
-ProviderSpec WorkloadController::CurrentProviderSpec() {
-  auto p = providers_->Get(options_.namespace_, options_.provider_name);
-  return p ? ProviderFromJson(*p).spec : options_.provider_spec;
-}
-
-Ledger WorkloadController::LedgerLocked(const ProviderSpec& spec, bool count_reserved) {
-  // The cached records, summed as they arrive (charges_), with our own writes the cache
-  // has not shown yet standing in for the cached ones.
-  std::map<std::string, std::optional<Resources>> unobserved;
-  for (auto it = overlay_.begin(); it != overlay_.end();) {
-    bool reserved = it->second.resource_version == kReserved;
-    const ChargeIndex::Entry* cached = charges_.Find(it->first);
-    if (!reserved && cached && cached->resource_version >= it->second.resource_version) {
-      it = overlay_.erase(it);  // the cache caught up
-      continue;
-    }
-    // A charge still being written is not in the published ledger.
-    if (cached && (count_reserved || !reserved)) unobserved[it->first] = it->second.charge;
-    ++it;
-  }
-  return charges_.ComputeWith(spec.capacity, unobserved);
-}
-
-void WorkloadController::IndexWorkload(const kube::ObjectPtr& o, bool deleted) {
-  std::string key = kube::ObjectKey(*o);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (deleted) {
-    charges_.Erase(key);
-    return;
-  }
-  auto admission = AdmissionFromJson(*o);
-  bool rejected = (*o).contains("status") && (*o)["status"].value("phase", "") == "Rejected";
-  charges_.Set(key, VersionOf(*o),
-               admission ? std::optional<Resources>(admission->charged) : std::nullopt, rejected);
-}
-
-Ledger WorkloadController::CurrentLedger() {
-  ProviderSpec spec = CurrentProviderSpec();
-  std::lock_guard<std::mutex> lock(mu_);
-  return LedgerLocked(spec, false);
+  for (const auto& key : caches_.ledger_book().Rejected()) queue_.Add(key);
 }
 
 void WorkloadController::WriteProviderStatus() {
   std::lock_guard<std::mutex> writing(status_write_mu_);
-  Ledger l = CurrentLedger();
+  Ledger l = caches_.CurrentLedger();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (provider_status_written_ && l == last_written_ledger_) return;
   }
-  auto cached = providers_->Get(options_.namespace_, options_.provider_name);
+  const std::string& provider_name = caches_.options().provider_name;
+  auto cached = caches_.providers().Get(ns_, provider_name);
   ProviderStatus status = cached ? ProviderFromJson(*cached).status : ProviderStatus{};
   status.total = l.total;
   status.used = l.used;
@@ -257,8 +140,7 @@ void WorkloadController::WriteProviderStatus() {
   kube::PatchOptions o;
   o.subresource = "status";
   try {
-    client_.Patch(kProviderResource, options_.namespace_, options_.provider_name,
-                  kube::PatchType::kMerge, patch, o);
+    client_.Patch(kProviderResource, ns_, provider_name, kube::PatchType::kMerge, patch, o);
     std::lock_guard<std::mutex> lock(mu_);
     last_written_ledger_ = l;
     provider_status_written_ = true;
@@ -300,16 +182,15 @@ void WorkloadController::Work() {
 }
 
 std::optional<std::chrono::milliseconds> WorkloadController::Reconcile(const std::string& key) {
-  auto cached = workloads_->Get(key);
+  auto cached = caches_.workloads().Get(key);
   if (!cached) {
-    std::lock_guard<std::mutex> lock(mu_);
-    overlay_.erase(key);
+    caches_.ledger_book().Discard(key);
     return std::nullopt;
   }
   kube::json raw = *cached;
   Workload w = WorkloadFromJson(raw);
   PodObservation pod;
-  if (auto p = pods_->Get(w.metadata.namespace_, w.metadata.name)) {
+  if (auto p = caches_.pods().Get(w.metadata.namespace_, w.metadata.name)) {
     pod = ObservePod(*p, w.metadata.uid);
   } else if (!w.status.pod_name.empty() || w.metadata.deleting) {
     // The cache says no Pod; confirm before concluding it is gone.
@@ -332,32 +213,25 @@ std::optional<std::chrono::milliseconds> WorkloadController::Reconcile(const std
                                kReleaseFinalizer) != w.metadata.finalizers.end();
     std::unique_lock<std::mutex> admission(admission_mu_, std::defer_lock);
     if (may_admit) admission.lock();
-    ProviderSpec provider = CurrentProviderSpec();
-    Ledger ledger;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ledger = LedgerLocked(provider, true);
-    }
-    PlanInputs inputs{w, pod, provider, ledger, options_.provider_name, Now()};
+    ProviderSpec provider = caches_.CurrentProviderSpec();
+    Ledger ledger = caches_.ledger_book().Compute(provider.capacity, true);
+    PlanInputs inputs{w, pod, provider, ledger, caches_.options().provider_name, Now()};
     inputs.image_pull_timeout = options_.image_pull_timeout;
     WorkloadPlan plan = Plan(inputs);
     // An admission reserves its charge before the lock is let go, so the next admission
     // counts it while this one's status write is still in flight; the writes of
     // different workloads then overlap, while the decisions stay one at a time.
     bool admits = plan.status && plan.status->admission && !w.status.admission;
-    if (admits) {
-      std::lock_guard<std::mutex> lock(mu_);
-      overlay_[key] = {kReserved, plan.status->admission->charged};
-    }
+    if (admits) caches_.ledger_book().Reserve(key, plan.status->admission->charged);
     if (admission.owns_lock()) admission.unlock();
     std::optional<kube::json> next;
     try {
       next = Carry(key, raw, w, plan);
     } catch (...) {
-      if (admits) DropReservation(key);
+      if (admits) caches_.ledger_book().DropReservation(key);
       throw;
     }
-    if (admits) DropReservation(key);  // the write landed, or was not made
+    if (admits) caches_.ledger_book().DropReservation(key);  // the write landed, or was not made
     if (!next) return plan.requeue_after;
     raw = std::move(*next);
     w = WorkloadFromJson(raw);
@@ -375,7 +249,7 @@ std::optional<kube::json> WorkloadController::Carry(const std::string& key, cons
         FinalizerPatch(w.metadata.resource_version, w.metadata.finalizers, plan.add_finalizer);
     try {
       kube::json answer = client_.Patch(kWorkloadResource, ns, name, kube::PatchType::kJson, ops);
-      workloads_->Assume(answer);
+      caches_.workloads().Assume(answer);
       if (plan.add_finalizer) next = std::move(answer);  // next: admission
     } catch (const kube::Error& e) {
       if (e.IsNotFound()) return std::nullopt;
@@ -391,17 +265,17 @@ std::optional<kube::json> WorkloadController::Carry(const std::string& key, cons
     }
   }
   if (plan.create_pod) {
-    ProviderSpec provider = CurrentProviderSpec();
+    ProviderSpec provider = caches_.CurrentProviderSpec();
     std::string why;
     auto image = ImageFor(w.spec, provider, &why);
     // The language map changed since admission: retry rather than run an empty image.
     if (!image) throw std::runtime_error("cannot create the Pod: " + why);
     std::string provider_id =
-        w.spec.provider_id.empty() ? options_.provider_name : w.spec.provider_id;
+        w.spec.provider_id.empty() ? caches_.options().provider_name : w.spec.provider_id;
     try {
       // Seen at once by the next reconcile (which would otherwise try to create it
       // again) and by the Deploy waiting for it.
-      pods_->Assume(
+      caches_.pods().Assume(
           client_.Create(kube::resources::kPods, ns, BuildPod(w, provider, *image, provider_id)));
     } catch (const kube::Error& e) {
       // Refused as invalid, it would be refused again: the workload fails instead of
@@ -419,13 +293,12 @@ std::optional<kube::json> WorkloadController::Carry(const std::string& key, cons
         client_.UpdateStatus(kWorkloadResource, ns, updated);  // conditional on resourceVersion
     bool charge_changed = plan.status->admission.has_value() != w.status.admission.has_value();
     if (charge_changed) {
-      std::lock_guard<std::mutex> lock(mu_);
-      overlay_[key] = {VersionOf(answer),
-                       plan.status->admission
-                           ? std::optional<Resources>(plan.status->admission->charged)
-                           : std::nullopt};
+      caches_.ledger_book().Wrote(key, kube::ResourceVersionNumber(answer),
+                                  plan.status->admission
+                                      ? std::optional<Resources>(plan.status->admission->charged)
+                                      : std::nullopt);
     }
-    workloads_->Assume(answer);
+    caches_.workloads().Assume(answer);
     if (charge_changed && !plan.status->admission) EnqueueRejected();  // capacity came back
     if (plan.status->admission && !w.status.admission) next = std::move(answer);  // next: the Pod
   }

@@ -1,10 +1,10 @@
-#include "workload_plan.h"
+#include "controller/workload_plan.h"
 
 #include <algorithm>
 
+#include "api/names.h"
+#include "api/quantity.h"
 #include "kube/time_format.h"
-#include "names.h"
-#include "quantity.h"
 
 namespace iarnet {
 namespace {
@@ -229,14 +229,14 @@ json BuildPod(const Workload& w, const ProviderSpec& provider, const std::string
        {{"name", w.metadata.name},
         {"namespace", w.metadata.namespace_},
         {"labels",
-         {{"iarnet.managed", "true"},
-          {"iarnet.provider_id", LabelValueFor(provider_id)},
-          {"iarnet.instance_id", LabelValueFor(w.spec.instance_id)}}},
+         {{kManagedLabel, "true"},
+          {kProviderIdLabel, LabelValueFor(provider_id)},
+          {kInstanceIdLabel, LabelValueFor(w.spec.instance_id)}}},
         // Label values are limited to 63 plain characters; the ids in full:
         {"annotations",
-         {{"iarnet.io/instance-id", w.spec.instance_id}, {"iarnet.io/provider-id", provider_id}}},
-        {"ownerReferences", json::array({{{"apiVersion", "iarnet.io/v1alpha1"},
-                                          {"kind", "IarnetWorkload"},
+         {{kInstanceIdAnnotation, w.spec.instance_id}, {kProviderIdAnnotation, provider_id}}},
+        {"ownerReferences", json::array({{{"apiVersion", kApiVersion},
+                                          {"kind", kWorkloadKind},
                                           {"name", w.metadata.name},
                                           {"uid", w.metadata.uid},
                                           {"controller", true},
@@ -244,7 +244,7 @@ json BuildPod(const Workload& w, const ProviderSpec& provider, const std::string
       {"spec",
        {{"restartPolicy", "Never"},
         {"containers",
-         json::array({{{"name", "main"},
+         json::array({{{"name", kContainerName},
                        {"image", image},
                        {"env", env},
                        {"resources", {{"requests", quantities}, {"limits", quantities}}}}})}}}};
@@ -273,9 +273,8 @@ PodObservation ObservePod(const json& pod, const std::string& workload_uid) {
   PodObservation o;
   o.exists = true;
   const json& meta = pod.value("metadata", json::object());
-  for (const auto& ref : meta.value("ownerReferences", json::array())) {
-    if (ref.value("controller", false) && ref.value("uid", "") == workload_uid) o.owned = true;
-  }
+  auto owner = ControlledByWorkload(pod);
+  o.owned = owner && owner->uid == workload_uid;
   o.deleting = meta.contains("deletionTimestamp") && !meta["deletionTimestamp"].is_null();
   const json& status = pod.value("status", json::object());
   o.phase = status.value("phase", "");
@@ -284,7 +283,7 @@ PodObservation ObservePod(const json& pod, const std::string& workload_uid) {
   o.reason = status.value("reason", "");
   o.message = status.value("message", "");
   for (const auto& cs : status.value("containerStatuses", json::array())) {
-    if (cs.value("name", "") != "main") continue;
+    if (cs.value("name", "") != kContainerName) continue;
     const json& state = cs.value("state", json::object());
     if (state.contains("waiting")) {
       o.waiting_reason = state["waiting"].value("reason", "");

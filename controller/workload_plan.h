@@ -9,13 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "iarnet_types.h"
-#include "ledger.h"
+#include "api/iarnet_types.h"
+#include "api/vocabulary.h"
+#include "controller/ledger.h"
 
 namespace iarnet {
-
-// The finalizer that holds a workload until its charge is released.
-inline constexpr const char* kReleaseFinalizer = "iarnet.io/release";
 
 // What the I/O layer saw of the workload's Pod. `exists` must be authoritative: a Pod
 // missing from a cache is confirmed with a live read before Plan is told it is gone.

@@ -29,6 +29,16 @@ class ChangeNotifier {
     cv_.wait_until(lock, deadline, [&] { return version_ != seen; });
     return version_;
   }
+  // Calls `done` now and after every change until it holds (true) or `deadline` passes
+  // (false; `done` has then been called once more at or after the deadline).
+  template <class Done>
+  bool WaitUntil(std::chrono::steady_clock::time_point deadline, Done done) {
+    for (uint64_t seen = version();;) {
+      if (done()) return true;
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      seen = WaitPast(seen, deadline);
+    }
+  }
 
  private:
   std::mutex mu_;

@@ -15,10 +15,10 @@
 #include <map>
 #include <vector>
 
-#include "config.h"
-#include "deploy_request.h"
-#include "provider_client.h"
-#include "quantity.h"
+#include "api/proto_conversions.h"
+#include "api/quantity.h"
+#include "grpc-gateway/config.h"
+#include "grpc-gateway/provider_client.h"
 #include "resource/provider/provider.pb.h"
 
 namespace pb = resource::provider;

@@ -1,4 +1,4 @@
-#include "config.h"
+#include "grpc-gateway/config.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -8,8 +8,8 @@
 #include <set>
 #include <sstream>
 
-#include "image_reference.h"
-#include "quantity.h"
+#include "api/image_reference.h"
+#include "api/quantity.h"
 
 namespace iarnet {
 namespace {

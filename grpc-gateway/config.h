@@ -14,7 +14,8 @@
 #include <variant>
 #include <vector>
 
-#include "iarnet_types.h"
+#include "api/iarnet_types.h"
+#include "api/vocabulary.h"
 
 namespace iarnet {
 
@@ -36,7 +37,7 @@ struct Config {
     std::string kubeconfig;  // empty: KUBECONFIG or ~/.kube/config, unless in_cluster
     std::string namespace_ = "default";
     bool in_cluster = false;
-    std::string label_selector = "iarnet.managed=true";
+    std::string label_selector = kManagedSelector;
     bool allow_connection_failure = false;
   } kubernetes;
   struct Resource {

@@ -1,8 +1,8 @@
-#include "connection.h"
+#include "grpc-gateway/connection.h"
 
+#include "grpc-gateway/request_checks.h"
 #include "kube/text.h"
 #include "kube/time_format.h"
-#include "request_checks.h"
 
 namespace iarnet {
 namespace {

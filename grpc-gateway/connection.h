@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "iarnet_types.h"
+#include "api/iarnet_types.h"
 
 namespace iarnet {
 

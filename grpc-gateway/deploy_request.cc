@@ -1,44 +1,26 @@
-#include "deploy_request.h"
+#include "grpc-gateway/deploy_request.h"
 
 #include <algorithm>
 
-#include "image_reference.h"
+#include "api/image_reference.h"
+#include "api/names.h"
+#include "api/vocabulary.h"
+#include "controller/ledger.h"
+#include "controller/workload_plan.h"
+#include "grpc-gateway/request_checks.h"
 #include "kube/text.h"
-#include "ledger.h"
-#include "names.h"
-#include "request_checks.h"
-#include "workload_plan.h"
 
 namespace iarnet {
 
-std::optional<Language> FromProto(int language) {
-  switch (language) {
-    case common::LANG_JSON:
-      return Language::kJson;
-    case common::LANG_GO:
-      return Language::kGo;
-    case common::LANG_PYTHON:
-      return Language::kPython;
-    case common::LANG_UNIKERNEL:
-      return Language::kUnikernel;
-    default:
-      return std::nullopt;
-  }
+namespace {
+
+std::vector<EnvVar> SortedByName(std::vector<EnvVar> env) {
+  std::sort(env.begin(), env.end(),
+            [](const EnvVar& x, const EnvVar& y) { return x.name < y.name; });
+  return env;
 }
 
-int ToProto(Language language) {
-  switch (language) {
-    case Language::kJson:
-      return common::LANG_JSON;
-    case Language::kGo:
-      return common::LANG_GO;
-    case Language::kPython:
-      return common::LANG_PYTHON;
-    case Language::kUnikernel:
-      return common::LANG_UNIKERNEL;
-  }
-  return common::LANG_UNKNOWN;
-}
+}  // namespace
 
 std::variant<DeployPlan, DeployInvalid> PlanDeploy(const resource::provider::DeployRequest& r,
                                                    const ProviderSpec& provider,
@@ -91,43 +73,27 @@ std::variant<DeployPlan, DeployInvalid> PlanDeploy(const resource::provider::Dep
     plan.spec.env.push_back({name, value});
   }
   // A protobuf map has no order; a sorted env makes the same request the same spec.
-  std::sort(plan.spec.env.begin(), plan.spec.env.end(),
-            [](const EnvVar& a, const EnvVar& b) { return a.name < b.name; });
+  plan.spec.env = SortedByName(std::move(plan.spec.env));
   return plan;
 }
 
 bool SameDeploy(const WorkloadSpec& a, const WorkloadSpec& b) {
-  auto sorted = [](std::vector<EnvVar> env) {
-    std::sort(env.begin(), env.end(),
-              [](const EnvVar& x, const EnvVar& y) { return x.name < y.name; });
-    return env;
-  };
+  // A workload applied by other means may list its env in any order.
   return a.instance_id == b.instance_id && a.image == b.image && a.language == b.language &&
-         a.resources == b.resources && sorted(a.env) == sorted(b.env);
+         a.resources == b.resources && SortedByName(a.env) == SortedByName(b.env);
 }
 
 json WorkloadManifest(const DeployPlan& plan, const std::string& ns) {
-  const WorkloadSpec& s = plan.spec;
-  json env = json::array();
-  for (const auto& e : s.env) env.push_back({{"name", e.name}, {"value", e.value}});
-  json spec = {
-      {"instanceId", s.instance_id},
-      {"resources",
-       {{"cpu", s.resources.cpu}, {"memory", s.resources.memory}, {"gpu", s.resources.gpu}}},
-      {"env", env}};
-  if (!s.image.empty()) spec["image"] = s.image;
-  if (s.language) spec["language"] = ToString(*s.language);
-  if (!s.provider_id.empty()) spec["providerId"] = s.provider_id;
-  return {{"apiVersion", "iarnet.io/v1alpha1"},
-          {"kind", "IarnetWorkload"},
+  return {{"apiVersion", kApiVersion},
+          {"kind", kWorkloadKind},
           {"metadata",
            {{"name", plan.name},
             {"namespace", ns},
-            {"annotations", {{"iarnet.io/created-by", "grpc"}}},
+            {"annotations", {{kCreatedByAnnotation, "grpc"}}},
             // Set at creation, so the controller's first step is admission (one write
             // fewer); a Deploy that gives up before admission removes it again.
             {"finalizers", {kReleaseFinalizer}}}},
-          {"spec", spec}};
+          {"spec", ToJson(plan.spec)}};
 }
 
 }  // namespace iarnet

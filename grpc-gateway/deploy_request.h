@@ -5,7 +5,8 @@
 #include <string>
 #include <variant>
 
-#include "iarnet_types.h"
+#include "api/iarnet_types.h"
+#include "api/proto_conversions.h"
 #include "resource/provider/provider.pb.h"
 
 namespace iarnet {
@@ -25,10 +26,6 @@ struct DeployInvalid {
 std::variant<DeployPlan, DeployInvalid> PlanDeploy(const resource::provider::DeployRequest& r,
                                                    const ProviderSpec& provider,
                                                    const std::string& provider_id);
-
-// The protocol's language enum as ours; nullopt for LANG_UNKNOWN and unknown numbers.
-std::optional<Language> FromProto(int language);
-int ToProto(Language language);
 
 // Whether an existing workload was made from the same request (a retried Deploy).
 bool SameDeploy(const WorkloadSpec& a, const WorkloadSpec& b);

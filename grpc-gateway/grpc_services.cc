@@ -1,4 +1,4 @@
-#include "grpc_services.h"
+#include "grpc-gateway/grpc_services.h"
 
 #include <grpcpp/impl/rpc_service_method.h>
 #include <grpcpp/support/byte_buffer.h>
@@ -6,21 +6,12 @@
 
 #include <chrono>
 
+#include "grpc-gateway/grpc_codes.h"
+#include "grpc-gateway/rpc_table.h"
 #include "provider/provider.pb.h"
-#include "rpc_table.h"
 
 namespace iarnet {
 namespace {
-
-const char* CodeName(grpc::StatusCode code) {
-  static const char* names[] = {
-      "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
-      "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
-      "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
-      "DataLoss", "Unauthenticated"};
-  int i = static_cast<int>(code);
-  return i >= 0 && i < 17 ? names[i] : "Unknown";
-}
 
 std::string ToBytes(const grpc::ByteBuffer& buffer) {
   std::vector<grpc::Slice> slices;
@@ -89,7 +80,7 @@ ProviderGrpcService::ProviderGrpcService(std::string service_name, ProviderServi
       std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
       Labels method = {{"grpc_service", service_name}, {"grpc_method", rpc.name}};
       metrics.Observe("grpc_server_handling_seconds", method, took.count());
-      method.push_back({"grpc_code", CodeName(status.error_code())});
+      method.push_back({"grpc_code", MetricCodeName(status.error_code())});
       metrics.Add("grpc_server_handled_total", method);
       return status;
     };

@@ -10,8 +10,8 @@
 #include <deque>
 #include <string>
 
-#include "metrics.h"
-#include "provider_service.h"
+#include "grpc-gateway/metrics.h"
+#include "grpc-gateway/provider_service.h"
 
 namespace iarnet {
 

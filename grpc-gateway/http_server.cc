@@ -1,4 +1,4 @@
-#include "http_server.h"
+#include "grpc-gateway/http_server.h"
 
 #include <array>
 #include <boost/asio/executor_work_guard.hpp>

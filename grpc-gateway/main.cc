@@ -13,69 +13,32 @@
 #include <functional>
 #include <iostream>
 #include <sstream>
+#include <variant>
 
-#include "change_notifier.h"
-#include "config.h"
-#include "grpc_services.h"
+#include "controller/caches.h"
+#include "controller/usage.h"
+#include "controller/workload_controller.h"
+#include "grpc-gateway/change_notifier.h"
+#include "grpc-gateway/config.h"
+#include "grpc-gateway/grpc_services.h"
+#include "grpc-gateway/operator_metrics.h"
+#include "grpc-gateway/options.h"
+#include "grpc-gateway/provider_service.h"
+#include "grpc-gateway/rest_gateway.h"
+#include "grpc-gateway/rpc_table.h"
 #include "kube/client.h"
 #include "kube/error.h"
 #include "kube/leader_election.h"
 #include "kube/log.h"
-#include "operator_metrics.h"
-#include "provider_service.h"
-#include "rest_gateway.h"
-#include "rpc_table.h"
-#include "usage.h"
-#include "workload_controller.h"
 
 namespace po = boost::program_options;
 
 namespace {
 
-// The IarnetProvider the operator creates when there is none, from the configuration.
-iarnet::ProviderSpec ProviderSpecFrom(const iarnet::Config& config) {
-  iarnet::ProviderSpec spec;
-  spec.capacity = {config.resource.cpu_millicores, config.resource.memory_bytes,
-                   config.resource.gpu};
-  for (const auto& t : config.resource_tags) {
-    if (t == "cpu") spec.resource_tags.cpu = true;
-    if (t == "gpu") spec.resource_tags.gpu = true;
-    if (t == "memory") spec.resource_tags.memory = true;
-    if (t == "camera") spec.resource_tags.camera = true;
-  }
-  spec.languages = config.provider.languages;
-  spec.host_aliases = config.provider.host_aliases;
-  return spec;
-}
-
 std::string Identity() {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   return std::string(host) + "_" + std::to_string(getpid());
-}
-
-kube::LeaderElector::Options ElectorOptions(const iarnet::Config& config,
-                                            iarnet::WorkloadController& controller,
-                                            std::atomic<bool>& shutting_down) {
-  kube::LeaderElector::Options o;
-  o.lease_namespace = config.kubernetes.namespace_;
-  o.lease_name = config.leader_election.lease_name;
-  o.identity = Identity();
-  o.lease_duration = config.leader_election.lease_duration;
-  o.renew_deadline = config.leader_election.renew_deadline;
-  o.retry_period = config.leader_election.retry_period;
-  o.on_started_leading = [&controller] { controller.StartReconciling(); };
-  o.on_stopped_leading = [&shutting_down] {
-    if (shutting_down) return;
-    // As controller-runtime does: a replica that lost its lease exits at once rather
-    // than risk reconciling next to the new leader; it restarts as a follower.
-    std::cerr << "iarnet-k8s-provider: lost the leader lease; exiting\n";
-    std::_Exit(1);
-  };
-  o.on_new_leader = [](const std::string& id) {
-    std::cerr << "iarnet-k8s-provider: the leader is " << id << "\n";
-  };
-  return o;
 }
 
 std::string ReadFile(const std::string& path, const std::string& key) {
@@ -122,25 +85,9 @@ int WaitForShutdownSignal(const std::function<bool()>& burst_over) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  // Large blocks (a list answer is megabytes) get their own mappings, returned when
-  // freed. Left to glibc's adaptive threshold they land in the heap after the first one
-  // and leave holes between the caches' small blocks: with 10,000 workloads that kept
-  // the resident set ~20 MiB above what is in use.
-  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-  // glibc gives each thread that allocates an arena of its own, up to 8 per core of the
-  // host (not of the container's CPU limit); each keeps its free memory. The workers,
-  // gRPC and REST threads do little allocation each, so a few shared arenas suffice.
-  mallopt(M_ARENA_MAX, 4);
-  // Block the shutdown signals before any thread starts, so every thread inherits it.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-
+// The configuration from the file and the flags, or the exit code when the process
+// should end here (--help, --print-config, or an error it printed).
+std::variant<iarnet::Config, int> ConfigFromCommandLine(int argc, char** argv) {
   po::options_description desc("iarnet-k8s-provider options");
   desc.add_options()("help,h", "show this help")(
       "config,c", po::value<std::string>(), "config file (YAML); built-in defaults when absent")(
@@ -188,54 +135,75 @@ int main(int argc, char** argv) {
     std::cout << iarnet::FormatConfig(config);
     return 0;
   }
+  return config;
+}
 
-  // The operator: reconcile IarnetWorkloads against the capacity ledger.
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Large blocks (a list answer is megabytes) get their own mappings, returned when
+  // freed. Left to glibc's adaptive threshold they land in the heap after the first one
+  // and leave holes between the caches' small blocks: with 10,000 workloads that kept
+  // the resident set ~20 MiB above what is in use.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  // glibc gives each thread that allocates an arena of its own, up to 8 per core of the
+  // host (not of the container's CPU limit); each keeps its free memory. The workers,
+  // gRPC and REST threads do little allocation each, so a few shared arenas suffice.
+  mallopt(M_ARENA_MAX, 4);
+  // Block the shutdown signals before any thread starts, so every thread inherits it.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  if (const char* level = std::getenv("IARNET_LOG_LEVEL")) {
+    if (auto l = kube::ParseLogLevel(level)) kube::SetLogLevel(*l);
+  }
+
+  auto parsed = ConfigFromCommandLine(argc, argv);
+  if (auto* exit_code = std::get_if<int>(&parsed)) return *exit_code;
+  const iarnet::Config config = std::get<iarnet::Config>(std::move(parsed));
+
+  // The shared caches (every replica) and the reconciler (the leader's).
   iarnet::Metrics metrics;
   iarnet::ChangeNotifier workload_changes;
   std::unique_ptr<kube::Client> client;
+  std::unique_ptr<iarnet::Caches> caches;
   std::unique_ptr<iarnet::WorkloadController> controller;
   std::unique_ptr<kube::LeaderElector> elector;
   std::atomic<bool> shutting_down{false};
   try {
     client = std::make_unique<kube::Client>(
-        kube::LoadConfig(config.kubernetes.in_cluster, config.kubernetes.kubeconfig));
-    iarnet::ControllerOptions options;
-    options.namespace_ = config.kubernetes.namespace_;
-    options.provider_name = config.provider.name;
-    options.provider_spec = ProviderSpecFrom(config);
-    options.image_pull_timeout = config.provider.image_pull_timeout;
-    options.on_workload_event = [&workload_changes] { workload_changes.Notify(); };
-    options.on_reconcile = [&metrics](double seconds, const std::string& result) {
+        kube::LoadConfig(config.kubernetes.in_cluster, config.kubernetes.kubeconfig),
+        iarnet::TransportOptionsFrom(config));
+    iarnet::CachesOptions caches_options = iarnet::CachesOptionsFrom(config);
+    // glibc keeps what a thread frees in that thread's arena; after a relist of thousands
+    // of objects that is many MiB nobody uses.
+    caches_options.release_memory = [] { malloc_trim(0); };
+    caches_options.on_change = [&workload_changes] { workload_changes.Notify(); };
+    caches = std::make_unique<iarnet::Caches>(*client, caches_options);
+    iarnet::ControllerOptions controller_options = iarnet::ControllerOptionsFrom(config);
+    controller_options.on_reconcile = [&metrics](double seconds, const std::string& result) {
       iarnet::RecordReconcile(metrics, seconds, result);
     };
-    controller = std::make_unique<iarnet::WorkloadController>(*client, options);
-    controller->StartCaches();
+    controller = std::make_unique<iarnet::WorkloadController>(*client, *caches, controller_options);
+    caches->Start();
   } catch (const kube::Error& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
   }
 
   // The front end: the provider protocol over gRPC (both service names) and REST.
-  iarnet::UsageOptions usage_options;
-  usage_options.namespace_ = config.kubernetes.namespace_;
-  usage_options.label_selector = config.kubernetes.label_selector;
-  usage_options.kubelet_summary = config.usage.kubelet_summary;
-  iarnet::UsageCollector usage(*client, controller->pods(), usage_options);
-  iarnet::ServiceOptions service_options;
-  service_options.connection.timeout = config.provider.health_check_timeout;
-  // Stored health checks are refreshed often enough that the timeout never fires
-  // while the control plane keeps calling.
-  service_options.connection.health_write_every = std::min<std::chrono::milliseconds>(
-      std::chrono::seconds(10), config.provider.health_check_timeout / 3);
-  service_options.deploy_timeout = config.provider.deploy_timeout;
-  service_options.undeploy_timeout = config.provider.undeploy_timeout;
-  iarnet::ProviderService service(*client, *controller, usage, workload_changes, metrics,
-                                  service_options);
+  iarnet::UsageCollector usage(*client, caches->pods(), iarnet::UsageOptionsFrom(config));
+  iarnet::ProviderService service(*client, *caches, usage, workload_changes, metrics,
+                                  iarnet::ServiceOptionsFrom(config));
   iarnet::DefineGrpcMetrics(metrics);
   iarnet::DefineUsageMetrics(metrics, usage);
-  iarnet::DefineOperatorMetrics(metrics, *controller, service, [&] {
-    return elector ? elector->IsLeader() : controller->reconciling();
-  });
+  iarnet::DefineOperatorMetrics(
+      metrics, *caches, controller->queue(),
+      [&] { return controller->reconciling() ? controller->options().workers : 0; }, service,
+      [&] { return elector ? elector->IsLeader() : controller->reconciling(); });
   iarnet::ProviderGrpcService current(iarnet::kCurrentService, service, metrics);
   iarnet::ProviderGrpcService older(iarnet::kOlderService, service, metrics);
 
@@ -263,13 +231,8 @@ int main(int argc, char** argv) {
   std::atomic<bool> ready{false};
   std::unique_ptr<iarnet::RestGateway> rest;
   if (config.server.http_port != 0) {
-    iarnet::HttpServer::Options http;
-    http.port = config.server.http_port;
-    http.read_timeout = config.server.http_read_timeout;
-    http.write_timeout = config.server.http_read_timeout;
-    http.max_connections = static_cast<size_t>(config.server.http_max_connections);
-    rest = std::make_unique<iarnet::RestGateway>(http, service, usage, metrics,
-                                                 [&ready] { return ready.load(); });
+    rest = std::make_unique<iarnet::RestGateway>(iarnet::HttpOptionsFrom(config), service, usage,
+                                                 metrics, [&ready] { return ready.load(); });
     try {
       rest->Start();
     } catch (const std::exception& e) {
@@ -280,8 +243,19 @@ int main(int argc, char** argv) {
   }
 
   if (config.leader_election.enabled) {
-    elector = std::make_unique<kube::LeaderElector>(
-        *client, ElectorOptions(config, *controller, shutting_down));
+    kube::LeaderElector::Options o = iarnet::ElectorOptionsFrom(config, Identity());
+    o.on_started_leading = [&controller] { controller->StartReconciling(); };
+    o.on_stopped_leading = [&shutting_down] {
+      if (shutting_down) return;
+      // As controller-runtime does: a replica that lost its lease exits at once rather
+      // than risk reconciling next to the new leader; it restarts as a follower.
+      std::cerr << "iarnet-k8s-provider: lost the leader lease; exiting\n";
+      std::_Exit(1);
+    };
+    o.on_new_leader = [](const std::string& id) {
+      std::cerr << "iarnet-k8s-provider: the leader is " << id << "\n";
+    };
+    elector = std::make_unique<kube::LeaderElector>(*client, o);
     elector->Start();
   } else {
     controller->StartReconciling();
@@ -315,6 +289,7 @@ int main(int argc, char** argv) {
   // The workers stop before the lease is released, so two leaders never overlap.
   controller->Stop();
   if (elector) elector->Stop();
+  caches->Stop();
   client->Shutdown();
   return 0;
 }

@@ -1,4 +1,4 @@
-#include "operator_metrics.h"
+#include "grpc-gateway/operator_metrics.h"
 
 namespace iarnet {
 namespace {
@@ -29,7 +29,8 @@ void DefineUsageMetrics(Metrics& m, UsageCollector& usage) {
   });
 }
 
-void DefineOperatorMetrics(Metrics& m, WorkloadController& controller, ProviderService& service,
+void DefineOperatorMetrics(Metrics& m, Caches& caches, kube::WorkQueue& queue,
+                           std::function<int()> active_workers, ProviderService& service,
                            std::function<bool()> is_leader) {
   using T = Metrics::Type;
   m.Define("controller_runtime_reconcile_total", T::kCounter,
@@ -53,17 +54,16 @@ void DefineOperatorMetrics(Metrics& m, WorkloadController& controller, ProviderS
            "1 while a control plane is connected (its id in the label).");
   m.Define("iarnet_cached_workloads", T::kGauge, "IarnetWorkloads in the cache.");
 
-  m.AddCollector([&controller, &service, is_leader](Metrics& m) {
-    auto q = controller.queue().stats();
-    Labels name = {{"name", controller.queue().name()}};
+  m.AddCollector([&caches, &queue, active_workers, &service, is_leader](Metrics& m) {
+    auto q = queue.stats();
+    Labels name = {{"name", queue.name()}};
     m.Set("workqueue_depth", name, double(q.depth));
     m.Set("workqueue_adds_total", name, double(q.adds));
     m.Set("workqueue_retries_total", name, double(q.retries));
     bool leading = is_leader();
     m.Set("leader_election_master_status", {{"name", "iarnet-k8s-provider"}}, leading ? 1 : 0);
-    m.Set("controller_runtime_active_workers", {{"controller", kController}},
-          controller.reconciling() ? controller.options().workers : 0);
-    Ledger l = controller.CurrentLedger();
+    m.Set("controller_runtime_active_workers", {{"controller", kController}}, active_workers());
+    Ledger l = caches.CurrentLedger();
     auto set = [&m](const char* family, const Resources& r) {
       m.Set(family, {{"resource", "cpu"}}, double(r.cpu));
       m.Set(family, {{"resource", "memory"}}, double(r.memory));
@@ -73,7 +73,7 @@ void DefineOperatorMetrics(Metrics& m, WorkloadController& controller, ProviderS
     set("iarnet_ledger_used", l.used);
     set("iarnet_ledger_available", l.available);
     m.Set("iarnet_ledger_admitted_workloads", {}, double(l.admitted));
-    m.Set("iarnet_cached_workloads", {}, double(controller.workloads().Size()));
+    m.Set("iarnet_cached_workloads", {}, double(caches.workloads().Size()));
     std::string id = service.ConnectedId();
     m.Set("iarnet_control_plane_connected", {}, id.empty() ? 0 : 1);
   });

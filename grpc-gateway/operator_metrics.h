@@ -5,16 +5,20 @@
 
 #include <functional>
 
-#include "metrics.h"
-#include "provider_service.h"
-#include "usage.h"
-#include "workload_controller.h"
+#include "controller/caches.h"
+#include "controller/usage.h"
+#include "grpc-gateway/metrics.h"
+#include "grpc-gateway/provider_service.h"
+#include "kube/workqueue.h"
 
 namespace iarnet {
 
-// Declares the families and the scrape-time collector.
-void DefineOperatorMetrics(Metrics& metrics, WorkloadController& controller,
-                           ProviderService& service, std::function<bool()> is_leader);
+// Declares the families and the scrape-time collector: the ledger and the cache from
+// `caches`, the controller's `queue` and how many workers reconcile now (0 on a
+// follower), the connection from `service`.
+void DefineOperatorMetrics(Metrics& metrics, Caches& caches, kube::WorkQueue& queue,
+                           std::function<int()> active_workers, ProviderService& service,
+                           std::function<bool()> is_leader);
 
 // Which usage source served the last report, and the upstream calls per source.
 void DefineUsageMetrics(Metrics& metrics, UsageCollector& usage);

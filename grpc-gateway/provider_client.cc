@@ -1,4 +1,4 @@
-#include "provider_client.h"
+#include "grpc-gateway/provider_client.h"
 
 #include <grpcpp/support/byte_buffer.h>
 

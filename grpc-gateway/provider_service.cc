@@ -1,13 +1,13 @@
-#include "provider_service.h"
+#include "grpc-gateway/provider_service.h"
 
-#include "deploy_request.h"
-#include "iarnet_resources.h"
+#include "api/names.h"
+#include "controller/iarnet_resources.h"
+#include "controller/workload_plan.h"
+#include "grpc-gateway/deploy_request.h"
+#include "grpc-gateway/request_checks.h"
 #include "kube/error.h"
 #include "kube/log.h"
 #include "kube/text.h"
-#include "names.h"
-#include "request_checks.h"
-#include "workload_plan.h"
 
 namespace iarnet {
 namespace {
@@ -71,9 +71,9 @@ Outcome Judge(const kube::ObjectPtr& o, const std::string& uid, const kube::Obje
   if (!uid.empty() && (*o)["metadata"].value("uid", "") != uid) return Outcome::kGone;
   *seen = true;
   const kube::json& s = (*o).value("status", kube::json::object());
-  std::string phase = s.value("phase", "");
-  if (phase == "Rejected") return Outcome::kRejected;
-  if (phase == "Failed") return Outcome::kFailed;
+  auto phase = ParsePhase(s.value("phase", ""));
+  if (phase == Phase::kRejected) return Outcome::kRejected;
+  if (phase == Phase::kFailed) return Outcome::kFailed;
   if (!s.value("podName", "").empty()) return Outcome::kRunning;  // the Pod exists
   if (pod && !uid.empty() && ObservePod(*pod, uid).owned) return Outcome::kRunning;
   return Outcome::kPending;
@@ -81,23 +81,23 @@ Outcome Judge(const kube::ObjectPtr& o, const std::string& uid, const kube::Obje
 
 }  // namespace
 
-ProviderService::ProviderService(kube::Client& client, WorkloadController& controller,
-                                 UsageCollector& usage, ChangeNotifier& workload_changes,
-                                 Metrics& metrics, ServiceOptions options)
+ProviderService::ProviderService(kube::Client& client, Caches& caches, UsageCollector& usage,
+                                 ChangeNotifier& workload_changes, Metrics& metrics,
+                                 ServiceOptions options)
     : client_(client),
-      controller_(controller),
+      caches_(caches),
       usage_(usage),
       changes_(workload_changes),
       metrics_(metrics),
       options_(options),
-      ns_(controller.options().namespace_) {
+      ns_(caches.options().namespace_) {
   metrics_.Define("iarnet_deploys_total", Metrics::Type::kCounter,
                   "Deploy calls by result (success, rejected, invalid, unauthorized, conflict, "
                   "failed, timeout, error).");
 }
 
 ControlPlane ProviderService::CachedControlPlane() {
-  auto p = controller_.providers().Get(ns_, controller_.options().provider_name);
+  auto p = caches_.providers().Get(ns_, caches_.options().provider_name);
   return p ? ProviderFromJson(*p).status.control_plane : ControlPlane{};
 }
 
@@ -114,7 +114,7 @@ std::string ProviderService::Refusal(const std::string& provider_id) {
 
 template <class Decide>
 ConnectionOutcome ProviderService::UpdateConnection(Decide decide) {
-  const std::string& name = controller_.options().provider_name;
+  const std::string& name = caches_.options().provider_name;
   for (int attempt = 0;; ++attempt) {
     kube::json provider = client_.Get(kProviderResource, ns_, name);
     ControlPlane cp = ProviderFromJson(provider).status.control_plane;
@@ -150,7 +150,7 @@ grpc::Status ProviderService::Connect(const pb::ConnectRequest& r, pb::ConnectRe
     out->set_error(std::string("cannot record the connection: ") + e.what());
   }
   out->mutable_provider_type()->set_name("kubernetes");
-  FillLanguages(controller_.CurrentProviderSpec(), out->mutable_supported_languages());
+  FillLanguages(caches_.CurrentProviderSpec(), out->mutable_supported_languages());
   return grpc::Status::OK;
 }
 
@@ -184,8 +184,8 @@ grpc::Status ProviderService::HealthCheck(const pb::HealthCheckRequest& r,
     }
   }
   if (!o.ok) return ToStatus(o);
-  ProviderSpec spec = controller_.CurrentProviderSpec();
-  FillCapacity(controller_.CurrentLedger(), out->mutable_capacity());
+  ProviderSpec spec = caches_.CurrentProviderSpec();
+  FillCapacity(caches_.CurrentLedger(), out->mutable_capacity());
   auto* tags = out->mutable_resource_tags();
   tags->set_cpu(spec.resource_tags.cpu);
   tags->set_gpu(spec.resource_tags.gpu);
@@ -199,7 +199,7 @@ grpc::Status ProviderService::GetCapacity(const pb::GetCapacityRequest& r,
                                           pb::GetCapacityResponse* out) {
   if (auto why = Refusal(r.provider_id()); !why.empty())
     return {grpc::StatusCode::PERMISSION_DENIED, why};
-  FillCapacity(controller_.CurrentLedger(), out->mutable_capacity());
+  FillCapacity(caches_.CurrentLedger(), out->mutable_capacity());
   return grpc::Status::OK;
 }
 
@@ -207,7 +207,7 @@ grpc::Status ProviderService::GetAvailable(const pb::GetAvailableRequest& r,
                                            pb::GetAvailableResponse* out) {
   if (auto why = Refusal(r.provider_id()); !why.empty())
     return {grpc::StatusCode::PERMISSION_DENIED, why};
-  Fill(controller_.CurrentLedger().available, out->mutable_available());
+  Fill(caches_.CurrentLedger().available, out->mutable_available());
   return grpc::Status::OK;
 }
 
@@ -259,7 +259,7 @@ std::string ProviderService::DeployLocked(const pb::DeployRequest& r, std::strin
     return why;
   }
   std::string provider_id = r.provider_id().empty() ? ConnectedId() : r.provider_id();
-  auto planned = PlanDeploy(r, controller_.CurrentProviderSpec(), provider_id);
+  auto planned = PlanDeploy(r, caches_.CurrentProviderSpec(), provider_id);
   if (auto* bad = std::get_if<DeployInvalid>(&planned)) {
     *result = "invalid";
     return bad->message;
@@ -273,7 +273,7 @@ std::string ProviderService::DeployLocked(const pb::DeployRequest& r, std::strin
     uid = made["metadata"].value("uid", "");
     created = true;
     // The controller reconciles it now rather than when the watch brings it.
-    controller_.workloads().Assume(std::move(made));
+    caches_.workloads().Assume(std::move(made));
   } catch (const kube::Error& e) {
     if (!e.IsAlreadyExists()) {
       *result = e.IsInvalid() ? "invalid" : "error";
@@ -310,18 +310,16 @@ std::string ProviderService::DeployLocked(const pb::DeployRequest& r, std::strin
   Outcome v = Outcome::kPending;
   bool cached = false;
   std::string judged;  // the versions last judged: other workloads' changes wake us too
-  for (uint64_t seen = changes_.version();;) {
-    std::string versions =
-        controller_.workloads().Version(key) + "/" + controller_.pods().Version(key);
+  changes_.WaitUntil(deadline, [&] {
+    std::string versions = caches_.workloads().Version(key) + "/" + caches_.pods().Version(key);
     if (versions != judged || versions == "/") {
-      v = Judge(controller_.workloads().Get(key), uid, controller_.pods().Get(key), &cached);
+      v = Judge(caches_.workloads().Get(key), uid, caches_.pods().Get(key), &cached);
       judged = versions;
     }
-    if (v != Outcome::kPending || std::chrono::steady_clock::now() >= deadline) break;
-    seen = changes_.WaitPast(seen, deadline);
-  }
+    return v != Outcome::kPending;
+  });
   auto status = [&] {
-    auto o = controller_.workloads().Get(key);
+    auto o = caches_.workloads().Get(key);
     return o ? (*o).value("status", kube::json::object()) : kube::json::object();
   };
   // A request that does not end with a running component leaves nothing behind.
@@ -383,18 +381,16 @@ grpc::Status ProviderService::Undeploy(const pb::UndeployRequest& r, pb::Undeplo
   std::string key = ns_ + "/" + name;
   auto deadline = std::chrono::steady_clock::now() + options_.undeploy_timeout;
   bool cached = true;  // it existed a moment ago: absent from the cache means gone
-  for (uint64_t seen = changes_.version();;) {
-    if (Judge(controller_.workloads().Get(key), uid, nullptr, &cached) == Outcome::kGone) {
-      try {
-        kube::json w = client_.Get(kWorkloadResource, ns_, name);
-        if (w["metadata"].value("uid", "") != uid) return grpc::Status::OK;
-      } catch (const kube::Error& e) {
-        if (e.IsNotFound()) return grpc::Status::OK;
-      }
+  bool released = changes_.WaitUntil(deadline, [&] {
+    if (Judge(caches_.workloads().Get(key), uid, nullptr, &cached) != Outcome::kGone) return false;
+    try {  // the cache says gone: confirm
+      kube::json w = client_.Get(kWorkloadResource, ns_, name);
+      return w["metadata"].value("uid", "") != uid;
+    } catch (const kube::Error& e) {
+      return e.IsNotFound();
     }
-    if (std::chrono::steady_clock::now() >= deadline) break;
-    seen = changes_.WaitPast(seen, deadline);
-  }
+  });
+  if (released) return grpc::Status::OK;
   out->set_error("instance " + id + " is still being released after " +
                  std::to_string(options_.undeploy_timeout.count()) +
                  " ms; it will finish in the background");

@@ -10,13 +10,13 @@
 #include <chrono>
 #include <string>
 
-#include "change_notifier.h"
-#include "connection.h"
+#include "controller/caches.h"
+#include "controller/usage.h"
+#include "grpc-gateway/change_notifier.h"
+#include "grpc-gateway/connection.h"
+#include "grpc-gateway/metrics.h"
 #include "kube/client.h"
-#include "metrics.h"
 #include "resource/provider/provider.pb.h"
-#include "usage.h"
-#include "workload_controller.h"
 
 namespace iarnet {
 
@@ -28,7 +28,7 @@ struct ServiceOptions {
 
 class ProviderService {
  public:
-  ProviderService(kube::Client& client, WorkloadController& controller, UsageCollector& usage,
+  ProviderService(kube::Client& client, Caches& caches, UsageCollector& usage,
                   ChangeNotifier& workload_changes, Metrics& metrics, ServiceOptions options);
 
   using S = grpc::Status;
@@ -63,7 +63,7 @@ class ProviderService {
   void DeleteWorkload(const std::string& name, const std::string& uid);
 
   kube::Client& client_;
-  WorkloadController& controller_;
+  Caches& caches_;
   UsageCollector& usage_;
   ChangeNotifier& changes_;
   Metrics& metrics_;

@@ -1,4 +1,4 @@
-#include "request_checks.h"
+#include "grpc-gateway/request_checks.h"
 
 #include "kube/text.h"
 

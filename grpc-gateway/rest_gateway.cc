@@ -1,13 +1,14 @@
-#include "rest_gateway.h"
+#include "grpc-gateway/rest_gateway.h"
 
 #include <google/protobuf/util/json_util.h>
 
 #include <nlohmann/json.hpp>
 
+#include "grpc-gateway/grpc_codes.h"
+#include "grpc-gateway/rpc_table.h"
+#include "grpc-gateway/strict_json.h"
 #include "kube/log.h"
 #include "kube/text.h"
-#include "rpc_table.h"
-#include "strict_json.h"
 
 namespace iarnet {
 namespace {
@@ -34,28 +35,6 @@ const char* CodeForHttpStatus(int status) {
     default:
       return "UNKNOWN";
   }
-}
-
-// The canonical names (as google.rpc.Code and grpc-gateway's JSON errors spell them).
-const char* GrpcCodeName(int code) {
-  static const char* const names[] = {"OK",
-                                      "CANCELLED",
-                                      "UNKNOWN",
-                                      "INVALID_ARGUMENT",
-                                      "DEADLINE_EXCEEDED",
-                                      "NOT_FOUND",
-                                      "ALREADY_EXISTS",
-                                      "PERMISSION_DENIED",
-                                      "RESOURCE_EXHAUSTED",
-                                      "FAILED_PRECONDITION",
-                                      "ABORTED",
-                                      "OUT_OF_RANGE",
-                                      "UNIMPLEMENTED",
-                                      "INTERNAL",
-                                      "UNAVAILABLE",
-                                      "DATA_LOSS",
-                                      "UNAUTHENTICATED"};
-  return code >= 0 && code < 17 ? names[code] : "UNKNOWN";
 }
 
 json ToJson(const Resources& r) { return {{"cpu", r.cpu}, {"memory", r.memory}, {"gpu", r.gpu}}; }
@@ -166,7 +145,8 @@ HttpResponse RestGateway::Handle(const HttpRequest& req) {
     auto response = rpc->new_response();
     grpc::Status s = rpc->call(service_, *request, response.get());
     if (!s.ok()) {
-      return Error(HttpStatusFor(s.error_code()), GrpcCodeName(s.error_code()), s.error_message());
+      return Error(HttpStatusFor(s.error_code()), CanonicalCodeName(s.error_code()),
+                   s.error_message());
     }
     std::string out;
     google::protobuf::util::JsonPrintOptions o;

@@ -15,10 +15,10 @@
 #include <memory>
 #include <string>
 
-#include "http_server.h"
-#include "metrics.h"
-#include "provider_service.h"
-#include "usage.h"
+#include "controller/usage.h"
+#include "grpc-gateway/http_server.h"
+#include "grpc-gateway/metrics.h"
+#include "grpc-gateway/provider_service.h"
 
 namespace iarnet {
 

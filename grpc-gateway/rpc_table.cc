@@ -1,4 +1,4 @@
-#include "rpc_table.h"
+#include "grpc-gateway/rpc_table.h"
 
 namespace iarnet {
 namespace {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "provider_service.h"
+#include "grpc-gateway/provider_service.h"
 
 namespace iarnet {
 

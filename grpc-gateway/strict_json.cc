@@ -1,4 +1,4 @@
-#include "strict_json.h"
+#include "grpc-gateway/strict_json.h"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/util/json_util.h>

@@ -11,7 +11,7 @@ export IARNET_CLUSTER_DIR="$IARNET_CACHE/bench-cluster"
 export IARNET_APISERVER_PORT=${IARNET_BENCH_APISERVER_PORT:-36443}
 export IARNET_ETCD_PORT=${IARNET_BENCH_ETCD_PORT:-32379}
 
-"$here/build.sh" "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+"$here/build.sh" "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIARNET_BUILD_TESTS=ON
 "$here/local-cluster.sh" down
 trap '"$here/local-cluster.sh" down' EXIT
 # Room for the deploy benchmark's Pods (2 x 2,000, then 10,000 workloads).

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package that the build, the tests and the local cluster need.
 # Idempotent, and quick when everything is already there (no apt-get call at all).
-#   hack/install-deps.sh         build + test + local cluster
-#   hack/install-deps.sh --dev   also the developer tools (clang-format)
+#   hack/install-deps.sh              build + tests + local cluster
+#   hack/install-deps.sh --dev        also the developer tools (clang-format)
+#   hack/install-deps.sh --no-cluster build + unit tests only (`make unit`: no Go, no cluster)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -11,13 +12,22 @@ packages=(
   cmake make ninja-build g++ pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   nlohmann-json3-dev libyaml-cpp-dev
-  libboost-system-dev libboost-program-options-dev libssl-dev catch2
-  # local cluster and tests
+  libboost-system-dev libboost-program-options-dev libssl-dev
+  # tests
+  catch2
+)
+cluster_packages=(
+  # local cluster and integration tests
   openssl curl ca-certificates iproute2 procps util-linux git
   # the real node (local-cluster.sh up --node=real): runtime, CNI, test image, pause
   containerd runc containernetworking-plugins busybox-static gcc libc6-dev
 )
-[ "${1:-}" = --dev ] && packages+=(clang-format)
+cluster=1
+case "${1:-}" in
+  --dev) packages+=(clang-format) ;;
+  --no-cluster) cluster=0 ;;
+esac
+[ $cluster = 1 ] && packages+=("${cluster_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do
@@ -33,4 +43,4 @@ fi
 
 # The cluster binaries are built from Go modules (hack/build-cluster-binaries.sh) and
 # Kubernetes v1.34 needs Go >= 1.24, newer than Debian 12's golang-go.
-"$here/lib/check-go.sh"
+[ $cluster = 0 ] || "$here/lib/check-go.sh"

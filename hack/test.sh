@@ -17,7 +17,7 @@ export IARNET_NODE_PODS=${IARNET_NODE_PODS:-1000}
 
 phase() { printf '[test] %-28s %4d s\n' "$1" "$2" >&2; }
 t=$SECONDS
-"$here/build.sh" "$build_dir" -DCMAKE_BUILD_TYPE=Debug -DIARNET_SANITIZE=ON
+"$here/build.sh" "$build_dir" -DCMAKE_BUILD_TYPE=Debug -DIARNET_SANITIZE=ON -DIARNET_BUILD_TESTS=ON
 phase "build (sanitizers)" $((SECONDS - t))
 
 t=$SECONDS

@@ -1,4 +1,4 @@
-#include "backoff.h"
+#include "kube/backoff.h"
 
 #include <algorithm>
 #include <cmath>

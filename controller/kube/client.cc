@@ -1,6 +1,6 @@
-#include "client.h"
+#include "kube/client.h"
 
-#include "error.h"
+#include "kube/error.h"
 
 namespace kube {
 

@@ -3,8 +3,8 @@
 // the client's I/O thread (informers, watchers) uses Call() as a coroutine.
 #pragma once
 
-#include "resource.h"
-#include "transport.h"
+#include "kube/resource.h"
+#include "kube/transport.h"
 
 namespace kube {
 

@@ -1,4 +1,4 @@
-#include "config.h"
+#include "kube/config.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -8,8 +8,8 @@
 #include <map>
 #include <sstream>
 
-#include "base64.h"
-#include "error.h"
+#include "kube/base64.h"
+#include "kube/error.h"
 
 namespace kube {
 namespace {

@@ -1,4 +1,4 @@
-#include "error.h"
+#include "kube/error.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "event_recorder.h"
+#include "kube/event_recorder.h"
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
@@ -6,9 +6,9 @@
 #include <iomanip>
 #include <sstream>
 
-#include "error.h"
-#include "log.h"
-#include "time_format.h"
+#include "kube/error.h"
+#include "kube/log.h"
+#include "kube/time_format.h"
 
 namespace kube {
 // Like client-go's aggregation window (10 minutes by default): a repeat after the window

@@ -1,6 +1,5 @@
-#include "informer.h"
+#include "kube/informer.h"
 
-#include <malloc.h>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -10,7 +9,7 @@
 #include <future>
 #include <optional>
 
-#include "log.h"
+#include "kube/log.h"
 
 namespace kube {
 
@@ -111,72 +110,29 @@ void Informer::IndexLocked(const std::string& key, const json& object, bool add)
   }
 }
 
-namespace {
-std::string ResourceVersionOf(const json& o) { return o["metadata"].value("resourceVersion", ""); }
-
-// resourceVersions are etcd revisions: integers that only grow. 0 when absent or not one.
-uint64_t VersionNumber(const std::string& v) {
-  uint64_t n = 0;
-  for (char c : v) {
-    if (c < '0' || c > '9' || n > (UINT64_MAX - 9) / 10) return 0;
-    n = n * 10 + uint64_t(c - '0');
-  }
-  return n;
+void Informer::ListBegin() {
+  std::lock_guard<std::mutex> lock(mu_);
+  store_.ListBegin();
 }
-
-// glibc keeps what a thread frees mapped in that thread's arena; after a relist of
-// thousands of objects that is many MiB nobody uses. Hand the free pages back.
-void ReturnFreedMemory() { malloc_trim(0); }
-}  // namespace
-
-void Informer::ListBegin() { relist_ = std::make_unique<Relist>(); }
 
 void Informer::ListItem(json item) {
   // Each object is reduced and packed as it arrives, so the list's DOM never piles up.
   Prepare(item);
   std::string key = ObjectKey(item);
-  std::optional<Stored> current;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = cache_.find(key);
-    if (it != cache_.end()) current = it->second;
-  }
-  if (current && current->version == ResourceVersionOf(item)) {
-    relist_->next.emplace(key, std::move(*current));  // unchanged: the same snapshot
+  std::string version = item["metadata"].value("resourceVersion", "");
+  std::lock_guard<std::mutex> lock(mu_);
+  if (const Stored* same = store_.Unchanged(key, version)) {
+    store_.Listed(key, *same, false);  // unchanged: the same snapshot
     return;
   }
-  relist_->next.emplace(key, Store(std::make_shared<const json>(std::move(item))));
-  relist_->changed.push_back(std::move(key));
+  store_.Listed(key, Store(std::make_shared<const json>(std::move(item))), true);
 }
 
 void Informer::ListEnd() {
-  struct Change {
-    std::optional<Stored> before, after;
-  };
-  std::vector<Change> changes;
-  std::unique_ptr<Relist> relist = std::move(relist_);
+  std::vector<ObjectStore::Change> changes;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    uint64_t listed = VersionNumber(watcher_.resource_version());
-    // Writes of ours assumed while the list was read can be newer than it: keep them
-    // (the watch resumes from the list's version and brings them) rather than go back.
-    for (auto& [key, stored] : cache_) {
-      if (listed && VersionNumber(stored.version) > listed) relist->next[key] = stored;
-    }
-    changes.reserve(relist->changed.size());
-    for (const auto& key : relist->changed) {
-      const Stored& after = relist->next.at(key);
-      auto it = cache_.find(key);
-      if (it != cache_.end() && it->second.version == after.version) continue;
-      changes.push_back(
-          {it == cache_.end() ? std::nullopt : std::optional<Stored>(it->second), after});
-    }
-    // Objects that vanished while we were not watching: their deletion was missed.
-    for (auto& [key, stored] : cache_) {
-      if (!relist->next.count(key)) changes.push_back({stored, std::nullopt});
-    }
-    cache_ = std::move(relist->next);
-    delivered_version_ = std::max(delivered_version_, listed);
+    changes = store_.ListEnd(watcher_.resource_version());
     // Decoded one change at a time: a relist of thousands never holds them all as DOM.
     if (options_.on_store) {
       for (auto& c : changes) {
@@ -185,20 +141,19 @@ void Informer::ListEnd() {
     }
     index_.clear();
     if (!options_.index_labels.empty()) {
-      for (auto& [key, stored] : cache_) IndexLocked(key, *Load(stored), true);
+      for (auto& [key, stored] : store_.entries()) IndexLocked(key, *Load(stored), true);
     }
   }
-  relist.reset();
   for (auto& c : changes) {
     Deliver(c.before ? Load(*c.before) : nullptr, c.after ? Load(*c.after) : nullptr);
   }
   changes.clear();
-  ReturnFreedMemory();
+  if (options_.after_relist) options_.after_relist();
   // Synced once the handlers have seen the list too: whatever they maintain (a work
   // queue, the controller's ledger index) is complete when WaitForSync returns.
   {
     std::lock_guard<std::mutex> lock(mu_);
-    synced_ = true;
+    store_.SetSynced();
   }
   synced_cv_.notify_all();
 }
@@ -209,36 +164,27 @@ void Informer::Prepare(json& object) const {
   if (options_.transform) options_.transform(object);
 }
 
+void Informer::StoreChangedLocked(const ObjectStore::Change& c, const ObjectPtr& before,
+                                  const ObjectPtr& after) {
+  if (before) IndexLocked(c.key, *before, false);
+  if (after) IndexLocked(c.key, *after, true);
+  if (options_.on_store) options_.on_store(before, after);
+}
+
 bool Informer::Apply(json object, bool assumed) {
   Prepare(object);
   std::string key = ObjectKey(object);
-  std::string version = ResourceVersionOf(object);
-  uint64_t number = VersionNumber(version);
   auto obj = std::make_shared<const json>(std::move(object));
   ObjectPtr old;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = cache_.find(key);
-    if (assumed) {
-      // Only what the watch has not reached yet.
-      if (!synced_ || number == 0 || number <= delivered_version_) return false;
-    } else {
-      delivered_version_ = std::max(delivered_version_, number);
-    }
-    // Never over the same or a newer version: for a watch event, that is a write of ours
-    // assumed earlier (the watch is in order), and the watch is catching up to it.
-    if (it != cache_.end() && number != 0 && VersionNumber(it->second.version) >= number) {
-      return !assumed;
-    }
-    if (it != cache_.end()) {
-      old = Load(it->second);
-      IndexLocked(key, *old, false);
-      it->second = Store(obj);
-    } else {
-      cache_.emplace(key, Store(obj));
-    }
-    IndexLocked(key, *obj, true);
-    if (options_.on_store) options_.on_store(old, obj);
+    Stored stored = Store(obj);
+    auto change =
+        assumed ? store_.Assumed(key, std::move(stored)) : store_.Watched(key, std::move(stored));
+    // Refused (assumed), or the watch catching up to a write of ours assumed earlier.
+    if (!change) return !assumed;
+    if (change->before) old = Load(*change->before);
+    StoreChangedLocked(*change, old, obj);
   }
   Deliver(old, obj);
   return true;
@@ -252,18 +198,12 @@ bool Informer::Assume(json object) {
 void Informer::Deleted(json object) {
   Prepare(object);
   std::string key = ObjectKey(object);
-  uint64_t number = VersionNumber(ResourceVersionOf(object));
+  std::string version = object["metadata"].value("resourceVersion", "");
   ObjectPtr last = std::make_shared<const json>(std::move(object));
   {
     std::lock_guard<std::mutex> lock(mu_);
-    delivered_version_ = std::max(delivered_version_, number);
-    auto it = cache_.find(key);
-    if (it != cache_.end()) {
-      ObjectPtr was = Load(it->second);
-      IndexLocked(key, *was, false);
-      if (options_.on_store) options_.on_store(was, nullptr);
-      cache_.erase(it);
-    }
+    ObjectStore::Change change = store_.Deleted(key, version);
+    if (change.before) StoreChangedLocked(change, Load(*change.before), nullptr);
   }
   Deliver(last, nullptr);
 }
@@ -278,17 +218,17 @@ void Informer::Deliver(const ObjectPtr& before, const ObjectPtr& after) {
 
 bool Informer::HasSynced() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return synced_;
+  return store_.synced();
 }
 
 bool Informer::WaitForSync(Millis timeout) const {
   std::unique_lock<std::mutex> lock(mu_);
-  return synced_cv_.wait_for(lock, timeout, [this] { return synced_; });
+  return synced_cv_.wait_for(lock, timeout, [this] { return store_.synced(); });
 }
 
 Informer::Stored Informer::Store(ObjectPtr object) {
   Stored s;
-  s.version = ResourceVersionOf(*object);
+  s.version = (*object)["metadata"].value("resourceVersion", "");
   if (options_.compact) {
     s.packed = packer_.Pack(*object);
     s.packed.shrink_to_fit();
@@ -309,9 +249,9 @@ ObjectPtr Informer::Get(const std::string& key) const {
   Stored s;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = cache_.find(key);
-    if (it == cache_.end()) return nullptr;
-    s = it->second;
+    const Stored* found = store_.Find(key);
+    if (!found) return nullptr;
+    s = *found;
   }
   return Load(s);
 }
@@ -324,8 +264,8 @@ std::vector<ObjectPtr> Informer::List() const {
   std::vector<Stored> stored;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stored.reserve(cache_.size());
-    for (auto& [key, s] : cache_) stored.push_back(s);
+    stored.reserve(store_.entries().size());
+    for (auto& [key, s] : store_.entries()) stored.push_back(s);
   }
   std::vector<ObjectPtr> out;
   out.reserve(stored.size());
@@ -339,7 +279,7 @@ std::vector<ObjectPtr> Informer::ByLabel(const std::string& key, const std::stri
     std::lock_guard<std::mutex> lock(mu_);
     auto it = index_.find(key + "=" + value);
     if (it == index_.end()) return {};
-    for (const auto& k : it->second) stored.push_back(cache_.at(k));
+    for (const auto& k : it->second) stored.push_back(*store_.Find(k));
   }
   std::vector<ObjectPtr> out;
   for (const auto& s : stored) out.push_back(Load(s));
@@ -348,13 +288,13 @@ std::vector<ObjectPtr> Informer::ByLabel(const std::string& key, const std::stri
 
 size_t Informer::Size() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return cache_.size();
+  return store_.entries().size();
 }
 
 std::string Informer::Version(const std::string& key) const {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = cache_.find(key);
-  return it == cache_.end() ? "" : it->second.version;
+  const Stored* found = store_.Find(key);
+  return found ? found->version : "";
 }
 
 }  // namespace kube

@@ -16,12 +16,11 @@
 #include <set>
 #include <unordered_map>
 
-#include "packed_json.h"
-#include "watcher.h"
+#include "kube/object_store.h"
+#include "kube/packed_json.h"
+#include "kube/watcher.h"
 
 namespace kube {
-
-using ObjectPtr = std::shared_ptr<const json>;
 
 // "namespace/name", or "name" for cluster-scoped objects.
 std::string ObjectKey(const json& object);
@@ -53,6 +52,10 @@ class Informer {
     // costs ~7.5x the object's size, which for thousands of objects is most of a
     // controller's memory; decoding costs microseconds per read.
     bool compact = false;
+    // Called on the watch thread after each (re)list has been merged and delivered: the
+    // list's transient memory is free by then, so it is where an application that
+    // manages its allocator's memory (malloc_trim) gives the freed pages back.
+    std::function<void()> after_relist;
   };
 
   Informer(Client& client, ResourceType type, std::string ns, Options options);
@@ -112,30 +115,21 @@ class Informer {
   Watcher watcher_;
   std::vector<Handlers> handlers_;
 
-  mutable std::mutex mu_;
-  mutable std::condition_variable synced_cv_;
-  // One cached object: the DOM, or (compact) its packed bytes.
-  struct Stored {
-    ObjectPtr object;
-    std::string packed;  // a few hundred bytes: copied by readers, no shared block
-    std::string version;
-  };
+  using Stored = ObjectStore::Stored;
   Stored Store(ObjectPtr object);
   ObjectPtr Load(const Stored& stored) const;
+  // Index, on_store and the handlers for changes the store made (after the lock for the
+  // handlers).
+  void StoreChangedLocked(const ObjectStore::Change& c, const ObjectPtr& before,
+                          const ObjectPtr& after);
+
+  // mu_ guards store_, index_ and the packer's dictionary; on_store runs inside it.
+  // Handlers run outside it.
+  mutable std::mutex mu_;
+  mutable std::condition_variable synced_cv_;
   JsonPacker packer_;  // the compact cache's dictionary
-  std::unordered_map<std::string, Stored> cache_;
+  ObjectStore store_;
   std::map<std::string, std::set<std::string>> index_;  // "label=value" -> keys
-  bool synced_ = false;
-  // The newest resourceVersion the watch has delivered (a list's, or an event's): what
-  // the cache is known to reflect.
-  uint64_t delivered_version_ = 0;
-  // The relist in progress (I/O thread only): the next cache, and the keys whose object
-  // is new or changed in it.
-  struct Relist {
-    std::unordered_map<std::string, Stored> next;
-    std::vector<std::string> changed;
-  };
-  std::unique_ptr<Relist> relist_;
 
   std::mutex run_mu_;
   std::condition_variable run_cv_;

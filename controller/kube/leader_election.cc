@@ -1,10 +1,10 @@
-#include "leader_election.h"
+#include "kube/leader_election.h"
 
 #include <random>
 
-#include "error.h"
-#include "log.h"
-#include "time_format.h"
+#include "kube/error.h"
+#include "kube/log.h"
+#include "kube/time_format.h"
 
 namespace kube {
 

@@ -2,6 +2,12 @@
 // the lease is free or its holder has not renewed within the lease duration (measured
 // on our own clock from when we last saw the record change), renew every retry period,
 // give up leadership when renewals fail for the renew deadline, release on Stop.
+//
+// Threads and locks: Start runs the campaign on thread_, which makes every Lease call
+// (blocking, through the shared Client) and runs on_started_leading, on_stopped_leading
+// and on_new_leader; Stop (any other thread) wakes it through cv_ and joins it. mu_
+// guards only the wake-up (cv_); leading_ and stopping_ are atomics read from any thread;
+// the observed_* members belong to thread_.
 #pragma once
 
 #include <atomic>
@@ -11,8 +17,8 @@
 #include <string>
 #include <thread>
 
-#include "backoff.h"
-#include "client.h"
+#include "kube/backoff.h"
+#include "kube/client.h"
 
 namespace kube {
 

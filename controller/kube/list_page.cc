@@ -1,8 +1,8 @@
-#include "list_page.h"
+#include "kube/list_page.h"
 
 #include <vector>
 
-#include "error.h"
+#include "kube/error.h"
 
 namespace kube {
 namespace {

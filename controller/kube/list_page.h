@@ -7,7 +7,7 @@
 #include <functional>
 #include <string_view>
 
-#include "resource.h"
+#include "kube/resource.h"
 
 namespace kube {
 

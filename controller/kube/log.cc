@@ -1,31 +1,28 @@
-#include "log.h"
+#include "kube/log.h"
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <mutex>
 
-#include "text.h"
+#include "kube/text.h"
 
 namespace kube {
 namespace {
 
-LogLevel InitialLevel() {
-  const char* env = std::getenv("IARNET_LOG_LEVEL");
-  if (!env) return LogLevel::kInfo;
-  std::string v = env;
-  if (v == "debug") return LogLevel::kDebug;
-  if (v == "warning") return LogLevel::kWarning;
-  if (v == "error") return LogLevel::kError;
-  return LogLevel::kInfo;
-}
-
-std::atomic<int> g_level{static_cast<int>(InitialLevel())};
+std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 std::mutex g_mu;
 
 }  // namespace
+
+std::optional<LogLevel> ParseLogLevel(std::string_view name) {
+  if (name == "debug") return LogLevel::kDebug;
+  if (name == "info") return LogLevel::kInfo;
+  if (name == "warning") return LogLevel::kWarning;
+  if (name == "error") return LogLevel::kError;
+  return std::nullopt;
+}
 
 void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
 bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(); }

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 namespace kube {
 
@@ -14,7 +16,10 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 
 inline constexpr size_t kMaxLogMessageBytes = 8192;
 
+// The level is kInfo until the application sets another.
 void SetLogLevel(LogLevel level);
+// "debug", "info", "warning", "error"; nullopt for anything else.
+std::optional<LogLevel> ParseLogLevel(std::string_view name);
 bool LogEnabled(LogLevel level);
 void LogLine(LogLevel level, const std::string& component, const std::string& message);
 

@@ -1,4 +1,4 @@
-#include "packed_json.h"
+#include "kube/packed_json.h"
 
 #include <cstring>
 #include <mutex>

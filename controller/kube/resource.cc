@@ -1,4 +1,4 @@
-#include "resource.h"
+#include "kube/resource.h"
 
 #include <cstdio>
 #include <stdexcept>

@@ -1,4 +1,4 @@
-#include "text.h"
+#include "kube/text.h"
 
 namespace kube {
 

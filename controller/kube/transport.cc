@@ -1,4 +1,4 @@
-#include "transport.h"
+#include "kube/transport.h"
 
 #include <utility>
 
@@ -21,7 +21,8 @@
 #include <deque>
 #include <set>
 
-#include "error.h"
+#include "kube/backoff.h"
+#include "kube/error.h"
 
 namespace kube {
 namespace {
@@ -128,7 +129,7 @@ struct Transport::Impl {
         address(ParseServer(config.server)),
         tls(ssl::context::tls_client),
         free_slots(std::max(1, o.max_connections)),
-        tokens(o.burst) {
+        bucket(o.qps, std::max(1, o.burst)) {
     tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     error_code ec;
@@ -152,7 +153,6 @@ struct Transport::Impl {
       if (ec) throw Error(ErrorKind::kConfig, config.source + ": client-key: " + ec.message());
     }
     verify_name = config.tls_server_name.empty() ? address.host : config.tls_server_name;
-    last_refill = Clock::now();
   }
 
   asio::io_context& io;
@@ -177,9 +177,8 @@ struct Transport::Impl {
   std::atomic<uint64_t> requests{0}, connections_opened{0};
   std::atomic<int> in_flight{0}, peak_in_flight{0};
 
-  // Client-side QPS token bucket.
-  double tokens;
-  Clock::time_point last_refill;
+  // Client-side QPS limit.
+  TokenBucketLimiter bucket;
 
   // Bearer token from a file, re-read when the file's modification time changes.
   std::string file_token;
@@ -237,15 +236,9 @@ struct Transport::Impl {
 
   Task<void> RateLimit() {
     if (options.qps <= 0) co_return;
-    auto now = Clock::now();
-    double burst = std::max(1, options.burst);
-    tokens = std::min(
-        burst, tokens + std::chrono::duration<double>(now - last_refill).count() * options.qps);
-    last_refill = now;
-    tokens -= 1;  // reserve; a negative balance is a debt paid by waiting
-    if (tokens >= 0) co_return;
-    asio::steady_timer timer(io, std::chrono::duration_cast<Clock::duration>(
-                                     std::chrono::duration<double>(-tokens / options.qps)));
+    auto wait = bucket.When(Clock::now());  // reserves; a debt is paid by waiting
+    if (wait.count() <= 0) co_return;
+    asio::steady_timer timer(io, wait);
     co_await timer.async_wait(use_awaitable);
   }
 

@@ -27,8 +27,8 @@
 #include <string>
 #include <thread>
 
-#include "config.h"
-#include "resource.h"
+#include "kube/config.h"
+#include "kube/resource.h"
 
 namespace kube {
 
@@ -47,7 +47,7 @@ struct TransportOptions {
   std::chrono::milliseconds connect_timeout{10000};
   double qps = 0;  // client-side request rate limit; 0: none
   int burst = 0;
-  std::string user_agent = "iarnet-k8s-provider";
+  std::string user_agent = "kube-client";  // the application names itself here
 };
 
 // A response body read as newline-delimited messages (a watch). Lives on the I/O thread.

@@ -1,11 +1,11 @@
-#include "watcher.h"
+#include "kube/watcher.h"
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "error.h"
-#include "list_page.h"
-#include "log.h"
+#include "kube/error.h"
+#include "kube/list_page.h"
+#include "kube/log.h"
 
 namespace kube {
 

@@ -12,8 +12,8 @@
 #include <memory>
 #include <vector>
 
-#include "backoff.h"
-#include "client.h"
+#include "kube/backoff.h"
+#include "kube/client.h"
 
 namespace kube {
 

@@ -1,4 +1,4 @@
-#include "workqueue.h"
+#include "kube/workqueue.h"
 
 namespace kube {
 

@@ -12,7 +12,7 @@
 #include <set>
 #include <string>
 
-#include "backoff.h"
+#include "kube/backoff.h"
 
 namespace kube {
 

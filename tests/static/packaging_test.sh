@@ -13,8 +13,8 @@ done
 
 # The CRDs' image pattern is the grammar the provider checks at Deploy (a unit test keeps
 # the parser and the pattern in step).
-pattern=$(sed -n 's/.*R"(\(.*\))";$/\1/p' "$src/controller/image_reference.h")
-[ -n "$pattern" ] || fail "no kImageReferencePattern in controller/image_reference.h"
+pattern=$(sed -n 's/.*R"(\(.*\))";$/\1/p' "$src/api/image_reference.h")
+[ -n "$pattern" ] || fail "no kImageReferencePattern in api/image_reference.h"
 for crd in iarnet.io_iarnetworkloads.yaml iarnet.io_iarnetproviders.yaml; do
   grep -qF "pattern: '$pattern'" "$src/crds/$crd" || fail "crds/$crd: spec image pattern is not kImageReferencePattern"
 done

@@ -1,4 +1,4 @@
-#include "charge_index.h"
+#include "controller/charge_index.h"
 
 #include <catch2/catch.hpp>
 #include <random>

@@ -1,4 +1,4 @@
-#include "config.h"
+#include "grpc-gateway/config.h"
 
 #include <catch2/catch.hpp>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "connection.h"
+#include "grpc-gateway/connection.h"
 
 #include <catch2/catch.hpp>
 

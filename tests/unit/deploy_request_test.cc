@@ -1,8 +1,8 @@
-#include "deploy_request.h"
+#include "grpc-gateway/deploy_request.h"
 
 #include <catch2/catch.hpp>
 
-#include "names.h"
+#include "api/names.h"
 
 using namespace iarnet;
 namespace pb = resource::provider;

@@ -1,4 +1,4 @@
-#include "iarnet_types.h"
+#include "api/iarnet_types.h"
 
 #include <catch2/catch.hpp>
 
@@ -129,4 +129,45 @@ TEST_CASE("languages parse from the CRD's names and the protocol's LANG_ names")
   for (auto l : {Language::kJson, Language::kGo, Language::kPython, Language::kUnikernel}) {
     CHECK(ParseLanguage(ToString(l)) == l);
   }
+}
+
+TEST_CASE("types: the controlling workload is the controller reference to an IarnetWorkload") {
+  auto pod = [](json ref) { return json{{"metadata", {{"ownerReferences", json::array({ref})}}}}; };
+  json ours = {{"apiVersion", "iarnet.io/v1alpha1"},
+               {"kind", "IarnetWorkload"},
+               {"name", "w1"},
+               {"uid", "u1"},
+               {"controller", true}};
+  auto ref = iarnet::ControlledByWorkload(pod(ours));
+  REQUIRE(ref);
+  CHECK(ref->name == "w1");
+  CHECK(ref->uid == "u1");
+  json not_controller = ours;
+  not_controller["controller"] = false;
+  CHECK_FALSE(iarnet::ControlledByWorkload(pod(not_controller)));
+  json other_kind = ours;
+  other_kind["kind"] = "ReplicaSet";
+  CHECK_FALSE(iarnet::ControlledByWorkload(pod(other_kind)));
+  json other_group = ours;
+  other_group["apiVersion"] = "example.com/v1";
+  CHECK_FALSE(iarnet::ControlledByWorkload(pod(other_group)));
+  CHECK_FALSE(iarnet::ControlledByWorkload(json{{"metadata", json::object()}}));
+}
+
+TEST_CASE("types: a workload spec is written as the CRD reads it") {
+  iarnet::WorkloadSpec spec;
+  spec.instance_id = "comp.1";
+  spec.language = iarnet::Language::kPython;
+  spec.provider_id = "provider.a";
+  spec.resources = {250, 1 << 20, 1};
+  spec.env = {{"A", "1"}};
+  json object = {{"metadata", {{"name", "w"}, {"namespace", "ns"}}},
+                 {"spec", iarnet::ToJson(spec)}};
+  iarnet::Workload back = iarnet::WorkloadFromJson(object);
+  CHECK(back.spec.instance_id == "comp.1");
+  CHECK(back.spec.language == iarnet::Language::kPython);
+  CHECK(back.spec.provider_id == "provider.a");
+  CHECK(back.spec.resources == spec.resources);
+  CHECK(back.spec.env == spec.env);
+  CHECK_FALSE(object["spec"].contains("image"));
 }

@@ -1,4 +1,4 @@
-#include "image_reference.h"
+#include "api/image_reference.h"
 
 #include <catch2/catch.hpp>
 #include <regex>

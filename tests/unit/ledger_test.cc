@@ -1,4 +1,4 @@
-#include "ledger.h"
+#include "controller/ledger.h"
 
 #include <catch2/catch.hpp>
 #include <limits>

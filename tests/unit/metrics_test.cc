@@ -1,4 +1,4 @@
-#include "metrics.h"
+#include "grpc-gateway/metrics.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "names.h"
+#include "api/names.h"
 
 #include <catch2/catch.hpp>
 #include <set>

@@ -1,9 +1,9 @@
-#include "pod_cache_form.h"
+#include "controller/pod_cache_form.h"
 
 #include <catch2/catch.hpp>
 
-#include "usage.h"
-#include "workload_plan.h"
+#include "controller/usage.h"
+#include "controller/workload_plan.h"
 
 using iarnet::json;
 

@@ -1,4 +1,4 @@
-#include "strict_json.h"
+#include "grpc-gateway/strict_json.h"
 
 #include <catch2/catch.hpp>
 

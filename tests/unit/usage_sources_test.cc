@@ -1,8 +1,8 @@
-#include "usage_sources.h"
+#include "controller/usage_sources.h"
 
 #include <catch2/catch.hpp>
 
-#include "usage.h"
+#include "controller/usage.h"
 
 using iarnet::json;
 using iarnet::MeasuredUsage;
@@ -27,8 +27,10 @@ json Pod(const std::string& name, const std::string& phase, const std::string& c
                     {{"requests", {{"cpu", cpu}, {"memory", memory}}}, {"limits", limits}}}}}}}},
               {"status", {{"phase", phase}}}};
   if (owned)
-    pod["metadata"]["ownerReferences"] = {
-        {{"kind", "IarnetWorkload"}, {"name", name}, {"controller", true}}};
+    pod["metadata"]["ownerReferences"] = {{{"apiVersion", "iarnet.io/v1alpha1"},
+                                           {"kind", "IarnetWorkload"},
+                                           {"name", name},
+                                           {"controller", true}}};
   return pod;
 }
 

@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/types.pb.h"
-#include "grpc_services.h"
+#include "grpc-gateway/grpc_services.h"
 #include "resource/provider/provider.pb.h"
 #include "resource/resource.pb.h"
 

@@ -1,4 +1,4 @@
-#include "workload_plan.h"
+#include "controller/workload_plan.h"
 
 #include <catch2/catch.hpp>
 
@@ -353,7 +353,8 @@ TEST_CASE("BuildPod: owner, labels, one container with env and limits, host alia
 
 TEST_CASE("ObservePod reads ownership, phase and the main container's state") {
   json pod = json::parse(R"({
-    "metadata": {"ownerReferences": [{"uid": "uid-1", "controller": true}],
+    "metadata": {"ownerReferences": [{"apiVersion": "iarnet.io/v1alpha1", "kind": "IarnetWorkload",
+                                      "uid": "uid-1", "controller": true}],
                  "deletionTimestamp": "2026-11-30T10:00:00Z"},
     "spec": {"nodeName": "n1"},
     "status": {"phase": "Failed", "reason": "Evicted", "startTime": "t",

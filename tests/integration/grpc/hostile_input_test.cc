@@ -10,11 +10,11 @@
 #include <thread>
 #include <vector>
 
-#include "control_plane.h"
-#include "iarnet_resources.h"
+#include "controller/iarnet_resources.h"
 #include "kube/error.h"
-#include "raw_http.h"
-#include "support.h"
+#include "tests/support/control_plane.h"
+#include "tests/support/raw_http.h"
+#include "tests/support/support.h"
 
 using namespace testing;
 using kube::json;

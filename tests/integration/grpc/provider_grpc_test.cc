@@ -9,11 +9,11 @@
 #include <sstream>
 #include <thread>
 
-#include "control_plane.h"
 #include "kube/error.h"
 #include "kube/time_format.h"
-#include "support.h"
-#include "workload_census.h"
+#include "tests/support/control_plane.h"
+#include "tests/support/support.h"
+#include "tests/support/workload_census.h"
 
 using namespace testing;
 using kube::json;

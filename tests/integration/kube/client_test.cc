@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "kube/error.h"
-#include "support.h"
+#include "tests/support/support.h"
 
 using kube::json;
 using namespace kube;

@@ -2,7 +2,7 @@
 #include <thread>
 
 #include "kube/event_recorder.h"
-#include "support.h"
+#include "tests/support/support.h"
 
 using namespace kube;
 using testing::TestNamespace;

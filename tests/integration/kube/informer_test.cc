@@ -9,7 +9,7 @@
 #include "kube/base64.h"
 #include "kube/error.h"
 #include "kube/informer.h"
-#include "support.h"
+#include "tests/support/support.h"
 
 using namespace kube;
 using testing::TestNamespace;

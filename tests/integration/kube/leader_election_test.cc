@@ -9,7 +9,7 @@
 
 #include "kube/error.h"
 #include "kube/leader_election.h"
-#include "support.h"
+#include "tests/support/support.h"
 
 using namespace kube;
 using testing::TestNamespace;

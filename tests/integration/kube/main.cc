@@ -11,6 +11,8 @@ int RunElectorChild(const std::string& ns, const std::string& identity);
 int main(int argc, char** argv) {
   if (argc == 4 && std::string(argv[1]) == "--elector-child")
     return RunElectorChild(argv[2], argv[3]);
-  if (!std::getenv("IARNET_LOG_LEVEL")) kube::SetLogLevel(kube::LogLevel::kWarning);
+  const char* level = std::getenv("IARNET_LOG_LEVEL");
+  kube::SetLogLevel(level && kube::ParseLogLevel(level) ? *kube::ParseLogLevel(level)
+                                                        : kube::LogLevel::kWarning);
   return Catch::Session().run(argc, argv);
 }

@@ -5,10 +5,11 @@
 #include <set>
 #include <thread>
 
+#include "controller/caches.h"
+#include "controller/workload_controller.h"
 #include "kube/error.h"
-#include "support.h"
-#include "workload_census.h"
-#include "workload_controller.h"
+#include "tests/support/support.h"
+#include "tests/support/workload_census.h"
 
 using namespace iarnet;
 using kube::json;
@@ -22,14 +23,29 @@ using testing::TestNamespace;
 
 namespace {
 
-ControllerOptions Options(const std::string& ns, int64_t cpu) {
-  ControllerOptions o;
+CachesOptions Options(const std::string& ns, int64_t cpu) {
+  CachesOptions o;
   o.namespace_ = ns;
   o.provider_spec.capacity = {cpu, 1LL << 40, 0};
   o.provider_spec.languages = {{Language::kPython, "iarnet/component:python_3.11-latest"}};
   o.provider_spec.host_aliases = {{"10.0.0.1", {"host.internal"}}};
   return o;
 }
+
+// The shared caches and the reconciler, started as a single replica starts them.
+struct Operator {
+  Caches caches;
+  WorkloadController controller;
+  Operator(kube::Client& c, const std::string& ns, int64_t cpu)
+      : caches(c, Options(ns, cpu)), controller(c, caches, {}) {
+    caches.Start();
+    controller.StartReconciling();
+  }
+  void Stop() {
+    controller.Stop();
+    caches.Stop();
+  }
+};
 
 std::set<std::string> EventReasons(kube::Client& c, const std::string& ns,
                                    const std::string& name) {
@@ -47,8 +63,7 @@ TEST_CASE(
     "controller: admission up to exactly the total and rejection past it and release on delete") {
   auto c = testing::AdminClient();
   TestNamespace ns(*c);
-  WorkloadController controller(*c, Options(ns, 1000));
-  controller.Start();
+  Operator op(*c, ns, 1000);
   for (int i = 0; i < 4; ++i) c->Create(kWorkloads, ns, NewWorkload("w" + std::to_string(i), 250));
   REQUIRE(testing::Eventually([&] {
     auto k = Count(*c, ns);
@@ -96,14 +111,13 @@ TEST_CASE(
     auto k = Count(*c, ns);
     return k.admitted == 4 && k.pods == 4 && LedgerExact(k);
   }));
-  controller.Stop();
+  op.Stop();
 }
 
 TEST_CASE("controller: 200 workloads created concurrently against capacity for 100") {
   auto c = testing::AdminClient();
   TestNamespace ns(*c);
-  WorkloadController controller(*c, Options(ns, 1000));
-  controller.Start();
+  Operator op(*c, ns, 1000);
   std::vector<std::thread> writers;
   for (int t = 0; t < 8; ++t) {
     writers.emplace_back([&, t] {
@@ -123,14 +137,13 @@ TEST_CASE("controller: 200 workloads created concurrently against capacity for 1
   CHECK(k.rejected == 100);
   CHECK(k.charged.cpu == 1000);
   CHECK(testing::Eventually([&] { return LedgerExact(Count(*c, ns)); }));
-  controller.Stop();
+  op.Stop();
 }
 
 TEST_CASE("controller: a Pod that succeeds or fails or is deleted gives its capacity back") {
   auto c = testing::AdminClient();
   TestNamespace ns(*c);
-  WorkloadController controller(*c, Options(ns, 1000));
-  controller.Start();
+  Operator op(*c, ns, 1000);
   for (auto name : {"ok", "bad", "gone"}) c->Create(kWorkloads, ns, NewWorkload(name, 300));
   REQUIRE(testing::Eventually([&] {
     return PhaseOf(*c, ns, "ok") == "Running" && PhaseOf(*c, ns, "bad") == "Running" &&
@@ -161,14 +174,13 @@ TEST_CASE("controller: a Pod that succeeds or fails or is deleted gives its capa
   // The deleted Pod is not recreated.
   std::this_thread::sleep_for(std::chrono::seconds(1));
   CHECK_THROWS_AS(c->Get(kube::resources::kPods, ns, "gone"), kube::Error);
-  controller.Stop();
+  op.Stop();
 }
 
 TEST_CASE("controller: a language without an image is rejected and nothing is charged") {
   auto c = testing::AdminClient();
   TestNamespace ns(*c);
-  WorkloadController controller(*c, Options(ns, 1000));
-  controller.Start();
+  Operator op(*c, ns, 1000);
   c->Create(kWorkloads, ns, NewWorkload("gopher", 100, "go"));
   REQUIRE(testing::Eventually([&] { return PhaseOf(*c, ns, "gopher") == "Rejected"; }));
   json w = c->Get(kWorkloads, ns, "gopher");
@@ -177,7 +189,7 @@ TEST_CASE("controller: a language without an image is rejected and nothing is ch
   auto k = Count(*c, ns);
   CHECK(k.admitted == 0);
   CHECK(k.pods == 0);
-  controller.Stop();
+  op.Stop();
 }
 
 TEST_CASE(
@@ -199,8 +211,7 @@ TEST_CASE(
     return true;
   }));
   json before = c->Get(kube::resources::kPods, ns, "stray");
-  WorkloadController controller(*c, Options(ns, 1000));
-  controller.Start();
+  Operator op(*c, ns, 1000);
   c->Create(kWorkloads, ns, NewWorkload("mine", 1000));
   REQUIRE(testing::Eventually([&] { return PhaseOf(*c, ns, "mine") == "Running"; }));
   json after = c->Get(kube::resources::kPods, ns, "stray");
@@ -209,14 +220,13 @@ TEST_CASE(
   CHECK(after["metadata"]["labels"] == before["metadata"]["labels"]);
   CHECK(testing::Eventually(
       [&] { return LedgerExact(Count(*c, ns)) && Count(*c, ns).ledger_used.cpu == 1000; }));
-  controller.Stop();
+  op.Stop();
 }
 
 TEST_CASE("controller: lowering the total below what is used evicts nothing and admits nothing") {
   auto c = testing::AdminClient();
   TestNamespace ns(*c);
-  WorkloadController controller(*c, Options(ns, 1000));
-  controller.Start();
+  Operator op(*c, ns, 1000);
   for (auto name : {"a", "b"}) c->Create(kWorkloads, ns, NewWorkload(name, 400));
   REQUIRE(testing::Eventually(
       [&] { return PhaseOf(*c, ns, "a") == "Running" && PhaseOf(*c, ns, "b") == "Running"; }));
@@ -238,5 +248,5 @@ TEST_CASE("controller: lowering the total below what is used evicts nothing and 
            {{"spec", {{"capacity", {{"cpu", 1000}}}}}});
   CHECK(testing::Eventually([&] { return PhaseOf(*c, ns, "late") == "Running"; }));
   CHECK(testing::Eventually([&] { return LedgerExact(Count(*c, ns)); }));
-  controller.Stop();
+  op.Stop();
 }

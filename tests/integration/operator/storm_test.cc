@@ -11,9 +11,9 @@
 #include <thread>
 
 #include "kube/error.h"
-#include "provider_process.h"
-#include "support.h"
-#include "workload_census.h"
+#include "tests/support/provider_process.h"
+#include "tests/support/support.h"
+#include "tests/support/workload_census.h"
 
 using kube::json;
 using namespace testing;

@@ -9,11 +9,11 @@
 #include <regex>
 #include <thread>
 
-#include "control_plane.h"
-#include "names.h"
-#include "support.h"
-#include "usage_sources.h"
-#include "workload_census.h"
+#include "api/names.h"
+#include "controller/usage_sources.h"
+#include "tests/support/control_plane.h"
+#include "tests/support/support.h"
+#include "tests/support/workload_census.h"
 
 using namespace testing;
 using kube::json;

@@ -6,10 +6,10 @@
 #include <memory>
 #include <string>
 
+#include "grpc-gateway/provider_client.h"
 #include "kube/client.h"
-#include "provider_client.h"
-#include "provider_process.h"
 #include "resource/provider/provider.pb.h"
+#include "tests/support/provider_process.h"
 
 namespace testing {
 

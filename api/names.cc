@@ -1,4 +1,4 @@
-#include "names.h"
+#include "api/names.h"
 
 #include <cctype>
 #include <cstdint>

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "iarnet_resources.h"
+#include "controller/iarnet_resources.h"
+#include "controller/ledger.h"
 #include "kube/client.h"
-#include "ledger.h"
 
 namespace testing {
 

@@ -1,10 +1,10 @@
-#include "control_plane.h"
+#include "tests/support/control_plane.h"
 
 #include <catch2/catch.hpp>
 #include <csignal>
 
-#include "support.h"
-#include "workload_census.h"
+#include "tests/support/support.h"
+#include "tests/support/workload_census.h"
 
 namespace testing {
 

@@ -1,4 +1,4 @@
-#include "workload_census.h"
+#include "tests/support/workload_census.h"
 
 #include <map>
 #include <set>

@@ -1,4 +1,4 @@
-#include "provider_process.h"
+#include "tests/support/provider_process.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "support.h"
+#include "tests/support/support.h"
 
 namespace testing {
 

@@ -1,4 +1,4 @@
-#include "quantity.h"
+#include "api/quantity.h"
 
 #include <cctype>
 #include <limits>

@@ -1,0 +1,34 @@
+// The names the two custom resources (crds/) and their Pods are known by, written once
+// for the controller, the gRPC front end, the tests and the benchmarks.
+#pragma once
+
+namespace iarnet {
+
+inline constexpr const char* kGroup = "iarnet.io";
+inline constexpr const char* kVersion = "v1alpha1";
+inline constexpr const char* kApiVersion = "iarnet.io/v1alpha1";  // kGroup/kVersion
+inline constexpr const char* kWorkloadKind = "IarnetWorkload";
+inline constexpr const char* kWorkloadPlural = "iarnetworkloads";
+inline constexpr const char* kProviderKind = "IarnetProvider";
+inline constexpr const char* kProviderPlural = "iarnetproviders";
+
+// Labels on every Pod of a workload (DESIGN.md invariant 5); label values are the
+// label-safe forms of the ids (names.h).
+inline constexpr const char* kManagedLabel = "iarnet.managed";
+inline constexpr const char* kProviderIdLabel = "iarnet.provider_id";
+inline constexpr const char* kInstanceIdLabel = "iarnet.instance_id";
+// Selects the Pods of workloads (the default of kubernetes.label_selector).
+inline constexpr const char* kManagedSelector = "iarnet.managed=true";
+
+// Annotations: the ids in full on the Pod, and who created a workload ("grpc").
+inline constexpr const char* kInstanceIdAnnotation = "iarnet.io/instance-id";
+inline constexpr const char* kProviderIdAnnotation = "iarnet.io/provider-id";
+inline constexpr const char* kCreatedByAnnotation = "iarnet.io/created-by";
+
+// The finalizer that holds a workload until its charge is released.
+inline constexpr const char* kReleaseFinalizer = "iarnet.io/release";
+
+// The one container of a workload's Pod.
+inline constexpr const char* kContainerName = "main";
+
+}  // namespace iarnet
