@@ -178,9 +178,11 @@ bool Informer::Apply(json object, bool assumed) {
   ObjectPtr old;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    Stored stored = Store(obj);
-    auto change =
-        assumed ? store_.Assumed(key, std::move(stored)) : store_.Watched(key, std::move(stored));
+    // Packed only when the store takes it: a watch event catching up to a write of ours
+    // assumed earlier is dropped unpacked.
+    std::string version = (*obj)["metadata"].value("resourceVersion", "");
+    auto make = [&] { return Store(obj); };
+    auto change = assumed ? store_.Assumed(key, version, make) : store_.Watched(key, version, make);
     // Refused (assumed), or the watch catching up to a write of ours assumed earlier.
     if (!change) return !assumed;
     if (change->before) old = Load(*change->before);

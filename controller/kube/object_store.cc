@@ -18,12 +18,13 @@ uint64_t ResourceVersionNumber(const json& object) {
   return ResourceVersionNumber(meta.value("resourceVersion", ""));
 }
 
-std::optional<ObjectStore::Change> ObjectStore::Put(const std::string& key, Stored stored) {
-  uint64_t number = ResourceVersionNumber(stored.version);
+std::optional<ObjectStore::Change> ObjectStore::Put(const std::string& key, uint64_t number,
+                                                    const Make& make) {
   auto it = cache_.find(key);
   if (it != cache_.end() && number != 0 && ResourceVersionNumber(it->second.version) >= number) {
     return std::nullopt;
   }
+  Stored stored = make();
   Change c{key, std::nullopt, stored};
   if (it != cache_.end()) {
     c.before = std::move(it->second);
@@ -34,15 +35,20 @@ std::optional<ObjectStore::Change> ObjectStore::Put(const std::string& key, Stor
   return c;
 }
 
-std::optional<ObjectStore::Change> ObjectStore::Watched(const std::string& key, Stored stored) {
-  delivered_version_ = std::max(delivered_version_, ResourceVersionNumber(stored.version));
-  return Put(key, std::move(stored));
+std::optional<ObjectStore::Change> ObjectStore::Watched(const std::string& key,
+                                                        const std::string& version,
+                                                        const Make& make) {
+  uint64_t number = ResourceVersionNumber(version);
+  delivered_version_ = std::max(delivered_version_, number);
+  return Put(key, number, make);
 }
 
-std::optional<ObjectStore::Change> ObjectStore::Assumed(const std::string& key, Stored stored) {
-  uint64_t number = ResourceVersionNumber(stored.version);
+std::optional<ObjectStore::Change> ObjectStore::Assumed(const std::string& key,
+                                                        const std::string& version,
+                                                        const Make& make) {
+  uint64_t number = ResourceVersionNumber(version);
   if (!synced_ || number == 0 || number <= delivered_version_) return std::nullopt;
-  return Put(key, std::move(stored));
+  return Put(key, number, make);
 }
 
 ObjectStore::Change ObjectStore::Deleted(const std::string& key, const std::string& version) {

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -43,10 +44,15 @@ class ObjectStore {
     std::optional<Stored> before, after;
   };
 
-  // A watch event (added or modified); nullopt when the cache keeps what it has.
-  std::optional<Change> Watched(const std::string& key, Stored stored);
-  // A write of ours before the watch brings it; nullopt when refused.
-  std::optional<Change> Assumed(const std::string& key, Stored stored);
+  // `make` builds the entry (decoding and packing cost): called only when it is taken.
+  using Make = std::function<Stored()>;
+  // A watch event (added or modified) at `version`; nullopt when the cache keeps what it
+  // has.
+  std::optional<Change> Watched(const std::string& key, const std::string& version,
+                                const Make& make);
+  // A write of ours at `version` before the watch brings it; nullopt when refused.
+  std::optional<Change> Assumed(const std::string& key, const std::string& version,
+                                const Make& make);
   // A watch deletion at `version`; the change is empty of `before` when it was not cached.
   Change Deleted(const std::string& key, const std::string& version);
 
@@ -67,7 +73,7 @@ class ObjectStore {
   const std::unordered_map<std::string, Stored>& entries() const { return cache_; }
 
  private:
-  std::optional<Change> Put(const std::string& key, Stored stored);
+  std::optional<Change> Put(const std::string& key, uint64_t number, const Make& make);
 
   std::unordered_map<std::string, Stored> cache_;
   bool synced_ = false;
