@@ -74,6 +74,7 @@ ObjectMeta ReadMeta(const Reader& m) {
   out.deleting = m.Has("deletionTimestamp");
   out.finalizers = m.Strings("finalizers");
   if (m.Has("labels")) out.labels = m.raw()["labels"];
+  if (m.Has("annotations")) out.annotations = m.raw()["annotations"];
   return out;
 }
 
@@ -328,6 +329,11 @@ json ToJson(const WorkloadSpec& s) {
   if (s.language) spec["language"] = ToString(*s.language);
   if (!s.provider_id.empty()) spec["providerId"] = s.provider_id;
   return spec;
+}
+
+bool CreatedByDeploy(const Workload& w) {
+  return w.metadata.annotations.is_object() &&
+         w.metadata.annotations.value(kCreatedByAnnotation, "") == "grpc";
 }
 
 }  // namespace iarnet

@@ -65,6 +65,7 @@ struct ObjectMeta {
   bool deleting = false;  // metadata.deletionTimestamp is set
   std::vector<std::string> finalizers;
   json labels = json::object();
+  json annotations = json::object();
 };
 
 struct WorkloadSpec {
@@ -164,6 +165,10 @@ struct WorkloadRef {
   std::string uid;
 };
 std::optional<WorkloadRef> ControlledByWorkload(const json& object);
+
+// Whether the gRPC front end created the workload for a Deploy (kCreatedByAnnotation):
+// the control plane was told how that Deploy ended, and acts on it.
+bool CreatedByDeploy(const Workload& workload);
 
 // The spec as the CRD writes it (what WorkloadFromJson reads back).
 json ToJson(const WorkloadSpec& spec);

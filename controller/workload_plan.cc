@@ -93,6 +93,10 @@ WorkloadPlan Plan(const PlanInputs& in) {
   if (!w.status.admission) {
     // Ended workloads stay ended; everything else waits for admission.
     if (w.status.phase == Phase::kSucceeded || w.status.phase == Phase::kFailed) return plan;
+    // A Deploy's workload, once rejected, stays rejected: the control plane was told the
+    // Deploy failed and never uses that component, so it must not run when capacity
+    // frees (PROTOCOL.md). Workloads applied with kubectl or GitOps wait for capacity.
+    if (w.status.phase == Phase::kRejected && CreatedByDeploy(w)) return plan;
     std::string why;
     auto image = ImageFor(w.spec, in.provider, &why);
     Verdict v =

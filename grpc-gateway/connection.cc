@@ -97,4 +97,11 @@ ConnectionOutcome Authorize(const ControlPlane& cp, const std::string& id, Syste
   return Mismatch(connected, id);
 }
 
+ControlPlane Known(const ControlPlane& cached, const std::optional<ControlPlane>& unwritten) {
+  if (!unwritten || unwritten->provider_id != cached.provider_id) return cached;
+  auto ours = LastSeen(*unwritten);
+  auto theirs = LastSeen(cached);
+  return ours && (!theirs || *ours > *theirs) ? *unwritten : cached;
+}
+
 }  // namespace iarnet

@@ -40,6 +40,12 @@ ConnectionOutcome DecideHealthCheck(const ControlPlane& cp, const std::string& i
 // Disconnect is idempotent: the connected id clears the record; an unknown id is a no-op.
 ConnectionOutcome DecideDisconnect(const ControlPlane& cp, const std::string& id, SystemTime now,
                                    const ConnectionPolicy& p);
+// What the provider knows of the connection: the record in IarnetProvider status (from
+// the cache), or, for the same control plane, the newer record of a health check it
+// answered but has not stored yet (the API server may be unreachable). A different id in
+// the status always wins: the cluster's record decides who is connected.
+ControlPlane Known(const ControlPlane& cached, const std::optional<ControlPlane>& unwritten);
+
 // Any other call: refused when another control plane is connected and the request
 // names a different provider id. An empty id, or no connection, is allowed.
 ConnectionOutcome Authorize(const ControlPlane& cp, const std::string& id, SystemTime now,

@@ -8,6 +8,7 @@
 #include "kube/error.h"
 #include "kube/log.h"
 #include "kube/text.h"
+#include "kube/time_format.h"
 
 namespace iarnet {
 namespace {
@@ -90,25 +91,37 @@ ProviderService::ProviderService(kube::Client& client, Caches& caches, UsageColl
       changes_(workload_changes),
       metrics_(metrics),
       options_(options),
-      ns_(caches.options().namespace_) {
+      ns_(caches.options().namespace_),
+      recorder_([this](const ControlPlane& record) { StoreHealthCheck(record); }) {
   metrics_.Define("iarnet_deploys_total", Metrics::Type::kCounter,
                   "Deploy calls by result (success, rejected, invalid, unauthorized, conflict, "
                   "failed, timeout, error).");
 }
 
-ControlPlane ProviderService::CachedControlPlane() {
+ControlPlane ProviderService::KnownControlPlane() {
   auto p = caches_.providers().Get(ns_, caches_.options().provider_name);
-  return p ? ProviderFromJson(*p).status.control_plane : ControlPlane{};
+  return Known(p ? ProviderFromJson(*p).status.control_plane : ControlPlane{}, recorder_.Known());
+}
+
+void ProviderService::StoreHealthCheck(const ControlPlane& record) {
+  auto checked = kube::ParseTime(record.last_health_check);
+  if (!checked) return;
+  UpdateConnection([&](const ControlPlane& cp, SystemTime) {
+    // Only while the same control plane holds the record: a Disconnect or another
+    // control plane that took over since wins.
+    if (cp.provider_id != record.provider_id) return ConnectionOutcome{};
+    return DecideHealthCheck(cp, record.provider_id, *checked, options_.connection);
+  });
 }
 
 std::string ProviderService::ConnectedId() {
-  return iarnet::ConnectedId(CachedControlPlane(), std::chrono::system_clock::now(),
-                             options_.connection);
+  return iarnet::ConnectedId(Known(KnownControlPlane(), recorder_.LastHeard()),
+                             std::chrono::system_clock::now(), options_.connection);
 }
 
 std::string ProviderService::Refusal(const std::string& provider_id) {
-  auto o = Authorize(CachedControlPlane(), provider_id, std::chrono::system_clock::now(),
-                     options_.connection);
+  auto o = Authorize(Known(KnownControlPlane(), recorder_.LastHeard()), provider_id,
+                     std::chrono::system_clock::now(), options_.connection);
   return o.ok ? "" : o.error;
 }
 
@@ -142,6 +155,7 @@ grpc::Status ProviderService::Connect(const pb::ConnectRequest& r, pb::ConnectRe
     });
     out->set_success(o.ok);
     out->set_error(o.error);
+    if (o.ok) recorder_.Forget();  // the stored record is the truth again
     if (o.ok) {
       KLOG(kInfo, "grpc") << "control plane " << kube::Quoted(id) << " connected";
     }
@@ -160,6 +174,7 @@ grpc::Status ProviderService::Disconnect(const pb::DisconnectRequest& r, pb::Dis
       return DecideDisconnect(cp, r.provider_id(), now, options_.connection);
     });
     if (o.ok && o.write) {
+      recorder_.Forget();
       KLOG(kInfo, "grpc") << "control plane " << kube::Quoted(r.provider_id()) << " disconnected";
     }
     return ToStatus(o);
@@ -172,13 +187,31 @@ grpc::Status ProviderService::HealthCheck(const pb::HealthCheckRequest& r,
                                           pb::HealthCheckResponse* out) {
   const std::string& id = r.provider_id();
   auto now = std::chrono::system_clock::now();
-  // Fast path, from the cache: nothing to write (the common case, as often as every 10 ms).
-  ConnectionOutcome o = DecideHealthCheck(CachedControlPlane(), id, now, options_.connection);
-  if (o.ok && o.write) {
+  // Answered from what the provider knows: the connected control plane's check never
+  // waits for, or fails with, its bookkeeping write (stored in the background; an API
+  // server or etcd outage must not cost a check).
+  // `stored`: the record as it is or will be stored; `alive`: the same, with the last
+  // time the provider heard the control plane (what decides who is connected).
+  ControlPlane stored = KnownControlPlane();
+  ControlPlane alive = Known(stored, recorder_.LastHeard());
+  ConnectionOutcome o = DecideHealthCheck(alive, id, now, options_.connection);
+  bool connected =
+      alive.provider_id == id && !iarnet::ConnectedId(alive, now, options_.connection).empty();
+  if (o.ok && connected) {
+    ControlPlane heard = alive;
+    heard.last_health_check = kube::FormatTime(now);
+    recorder_.Heard(heard);
+    // Stored at most every health_write_every, judged on what is stored, in the background.
+    ControlPlane as_stored = stored.provider_id == id ? stored : alive;
+    ConnectionOutcome w = DecideHealthCheck(as_stored, id, now, options_.connection);
+    if (w.ok && w.write) recorder_.Record(*w.write);
+  } else if (o.ok && o.write) {
+    // Taking a free slot is a decision between control planes: stored before the answer.
     try {
       o = UpdateConnection([&](const ControlPlane& cp, SystemTime t) {
         return DecideHealthCheck(cp, id, t, options_.connection);
       });
+      if (o.ok) recorder_.Forget();
     } catch (const kube::Error& e) {
       return Unavailable(e);
     }
@@ -322,10 +355,13 @@ std::string ProviderService::DeployLocked(const pb::DeployRequest& r, std::strin
     auto o = caches_.workloads().Get(key);
     return o ? (*o).value("status", kube::json::object()) : kube::json::object();
   };
-  // A request that does not end with a running component leaves nothing behind.
+  // A request that does not end with a running component leaves nothing behind, and a
+  // workload a Deploy reported as failed must never run, whoever created it: a retried
+  // Deploy finds the workload an interrupted one made, and the control plane never uses
+  // an id whose Deploy failed.
   auto give_up = [&](const std::string& outcome, const std::string& message) {
     *result = outcome;
-    if (created) DeleteWorkload(plan.name, uid);
+    DeleteWorkload(plan.name, uid);
     return message;
   };
   switch (v) {

@@ -14,6 +14,7 @@
 #include "controller/usage.h"
 #include "grpc-gateway/change_notifier.h"
 #include "grpc-gateway/connection.h"
+#include "grpc-gateway/connection_recorder.h"
 #include "grpc-gateway/metrics.h"
 #include "kube/client.h"
 #include "resource/provider/provider.pb.h"
@@ -54,11 +55,15 @@ class ProviderService {
   // Reads the record, decides with `decide`, writes conditionally; retries conflicts.
   template <class Decide>
   ConnectionOutcome UpdateConnection(Decide decide);
-  ControlPlane CachedControlPlane();
+  // What the provider knows of the connection: the cached record, or the newer checks it
+  // answered and has not seen stored yet (connection.h: Known).
+  ControlPlane KnownControlPlane();
+  // Stores a health check's record in the background (ConnectionRecorder).
+  void StoreHealthCheck(const ControlPlane& record);
   // Why a call from `provider_id` is refused, or "" when it is allowed.
   std::string Refusal(const std::string& provider_id);
   std::string DeployLocked(const resource::provider::DeployRequest& r, std::string* result);
-  // Deletes a workload this Deploy created (uid), releasing its finalizer if it was
+  // Deletes the workload (uid) a failed Deploy judged, releasing its finalizer if it was
   // never admitted.
   void DeleteWorkload(const std::string& name, const std::string& uid);
 
@@ -69,6 +74,7 @@ class ProviderService {
   Metrics& metrics_;
   ServiceOptions options_;
   std::string ns_;
+  ConnectionRecorder recorder_;  // last: its writer thread uses the members above
 };
 
 }  // namespace iarnet

@@ -14,12 +14,13 @@ namespace kube {
 // Like client-go's aggregation window (10 minutes by default): a repeat after the window
 // starts a new Event, so a series older than that is only kept while it is written.
 EventRecorder::EventRecorder(Client& client, std::string component, std::string instance,
-                             std::chrono::milliseconds window, size_t max_series)
+                             std::chrono::milliseconds window, size_t max_series, Now now)
     : client_(client),
       component_(std::move(component)),
       instance_(std::move(instance)),
       window_(window),
-      max_series_(std::max<size_t>(1, max_series)) {
+      max_series_(std::max<size_t>(1, max_series)),
+      now_(std::move(now)) {
   prune_at_ = std::min(prune_at_, max_series_);
 }
 
@@ -63,7 +64,7 @@ void EventRecorder::Record(const json& object, const std::string& type, const st
       involved["uid"].get<std::string>() + "\x1f" + type + "\x1f" + reason + "\x1f" + message;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto now = std::chrono::system_clock::now();
+    auto now = now_();
     if (series_.size() >= prune_at_) DropExpiredLocked(now);
     auto& s = series_[key];
     if (s.count > 0 && now - s.first > window_ && !s.in_flight) s = Series{};

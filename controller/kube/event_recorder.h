@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -20,9 +21,11 @@ class EventRecorder {
   // past `max_series` the least recently recorded are (client-go keeps an LRU of 4,096):
   // a storm of distinct events costs bounded memory, at worst a repeat of a forgotten
   // series becomes a new Event.
+  // `now` tells the time the window is measured in (tests give a clock of their own).
+  using Now = std::function<std::chrono::system_clock::time_point()>;
   EventRecorder(Client& client, std::string component, std::string instance = "",
                 std::chrono::milliseconds window = std::chrono::minutes(10),
-                size_t max_series = 4096);
+                size_t max_series = 4096, Now now = std::chrono::system_clock::now);
 
   // `object` is the involved object (kind, apiVersion and metadata are read from it).
   void Normal(const json& object, const std::string& reason, const std::string& message) {
@@ -58,6 +61,7 @@ class EventRecorder {
 
   std::chrono::milliseconds window_;
   size_t max_series_;
+  Now now_;
   mutable std::mutex mu_;
   std::condition_variable idle_cv_;
   std::map<std::string, Series> series_;

@@ -3,6 +3,8 @@
 #include <map>
 #include <set>
 
+#include "api/iarnet_types.h"
+
 namespace testing {
 
 using iarnet::Resources;
@@ -78,10 +80,13 @@ std::vector<std::string> Violations(kube::Client& c, const std::string& ns,
                                     const std::string& provider) {
   std::vector<std::string> out;
   std::map<std::string, json> workloads, asked;  // name -> status, name -> spec.resources
+  std::set<std::string> by_deploy;               // created by a Deploy: a rejection is final
   json list = c.ListAll(kWorkloads, ns);         // named: a range-for would not extend its life
   for (auto& w : list["items"]) {
     workloads[w["metadata"]["name"]] = w.value("status", json::object());
     asked[w["metadata"]["name"]] = w["spec"]["resources"];
+    if (iarnet::CreatedByDeploy(iarnet::WorkloadFromJson(w)))
+      by_deploy.insert(w["metadata"]["name"]);
   }
   std::set<std::string> pods;
   for (auto& p : ManagedPods(c, ns)) {
@@ -121,7 +126,7 @@ std::vector<std::string> Violations(kube::Client& c, const std::string& ns,
   Resources free = iarnet::Available(capacity, charged);
   for (auto& [name, status] : workloads) {
     if (status.value("phase", "") != "Rejected" ||
-        status.value("reason", "") != "InsufficientCapacity")
+        status.value("reason", "") != "InsufficientCapacity" || by_deploy.count(name))
       continue;
     if (iarnet::Fits(ResourcesOf(asked[name]), free))
       out.push_back("rejected " + name + " would fit now");

@@ -38,7 +38,8 @@ std::string PhaseOf(kube::Client& c, const std::string& ns, const std::string& n
 // the ledger equals the sum of the admission records and fits the capacity; every
 // managed Pod belongs to an admitted workload (or one that ended); every admitted
 // workload that has not ended has its Pod; every workload has a final phase; no
-// rejected workload would fit in what is free; `gone` workloads no longer exist.
+// rejected workload would fit in what is free (but a Deploy's, which stays rejected);
+// `gone` workloads no longer exist.
 std::vector<std::string> Violations(kube::Client& c, const std::string& ns,
                                     const iarnet::Resources& capacity,
                                     const std::vector<std::string>& gone = {},

@@ -104,3 +104,16 @@ TEST_CASE("connection: provider ids with control characters never connect, and a
   CHECK(no.error.size() < 300);
   CHECK(no.error.find('\n') == std::string::npos);
 }
+
+TEST_CASE("connection: what the provider knows is the stored record or its own newer checks") {
+  ControlPlane stored = At("provider.a", kT0);
+  CHECK(Known(stored, std::nullopt) == stored);
+  ControlPlane heard = At("provider.a", kT0 + 50s);
+  CHECK(Known(stored, heard) == heard);  // the same control plane, heard since
+  CHECK(Known(heard, stored) == heard);  // an older one changes nothing
+  CHECK(Known(stored, At("provider.b", kT0 + 50s)) == stored);  // the cluster's record decides
+  // Heard through an outage, the connection outlives the stored record's timeout.
+  CHECK(ConnectedId(stored, kT0 + 100s, Policy()).empty());
+  CHECK(ConnectedId(Known(stored, At("provider.a", kT0 + 60s)), kT0 + 100s, Policy()) ==
+        "provider.a");
+}

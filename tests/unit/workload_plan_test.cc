@@ -394,3 +394,21 @@ TEST_CASE("plan: a Pod the API server refuses as invalid fails the workload and 
   // Ended: the Pod is not tried again.
   CHECK_FALSE(f.Run().create_pod);
 }
+
+TEST_CASE("plan: a Deploy's rejected workload stays rejected, a kubectl one waits for capacity") {
+  Fixture f;
+  f.w.spec.resources = {2000, 256LL << 20, 0};  // more than the capacity
+  auto rejected = f.Run();
+  REQUIRE(rejected.status);
+  CHECK(rejected.status->phase == Phase::kRejected);
+  f.Apply(rejected);
+  f.w.spec.resources = {500, 256LL << 20, 0};  // as if capacity had freed up for it
+  // Applied with kubectl (no annotation): admitted once it fits.
+  auto admitted = f.Run();
+  REQUIRE(admitted.status);
+  CHECK(admitted.status->admission);
+  // Created by a Deploy: the control plane was told it failed; it never runs.
+  f.w.metadata.annotations = {{"iarnet.io/created-by", "grpc"}};
+  CHECK(f.Run().Empty());
+  CHECK_FALSE(f.Run().status);
+}

@@ -3,12 +3,16 @@
 // the CLI. Every test ends with the ledger equal to the sum of the admission records.
 #include <sys/wait.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
+#include "api/names.h"
+#include "controller/iarnet_resources.h"
 #include "kube/error.h"
 #include "kube/time_format.h"
 #include "tests/support/control_plane.h"
@@ -133,6 +137,68 @@ TEST_CASE("grpc: an operator restart between Connect and HealthCheck keeps the c
   RequireLedgerExact(*c, ns);
 }
 
+TEST_CASE("grpc: health checks are answered while the API server or etcd is down") {
+  auto c = AdminClient();
+  TestNamespace ns(*c, "outage");
+  // A record is written at most every 3.3 s and lasts 10 s: the outages below outlast
+  // both, so checks must be answered from what the provider knows.
+  Provider p(ns, 1000, "provider: {health_check_timeout: 10s}\n");
+  REQUIRE(Connect(*p.current, "provider.a").success());
+  REQUIRE(HealthCheck(*p.current, "provider.a").ok());
+  auto stored_check = [&] {
+    auto cp = c->Get(kProviders, ns, "iarnet-provider")["status"]["controlPlane"];
+    return kube::ParseTime(cp.value("lastHealthCheck", ""))
+        .value_or(std::chrono::system_clock::time_point{});
+  };
+  // The control plane keeps checking, every second, across both outages.
+  std::atomic<bool> done{false};
+  std::atomic<int> checks{0}, failed{0}, let_in{0};
+  std::mutex mu;
+  std::string first_error;
+  std::thread control_plane([&] {
+    while (!done) {
+      grpc::Status s = HealthCheck(*p.current, "provider.a");  // with its 5 s deadline
+      ++checks;
+      if (!s.ok()) {
+        ++failed;
+        std::lock_guard<std::mutex> lock(mu);
+        if (first_error.empty()) first_error = s.error_message();
+      }
+      // Still one control plane at a time: another id is refused, not let in.
+      if (HealthCheck(*p.current, "provider.b").error_code() != grpc::StatusCode::PERMISSION_DENIED)
+        ++let_in;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  });
+  for (const char* component : {"kube-apiserver", "etcd"}) {
+    INFO(component << " stopped");
+    StopComponent(component);
+    auto stopped = std::chrono::system_clock::now();
+    std::this_thread::sleep_for(std::chrono::seconds(12));  // past the record's 10 s
+    StartComponent(component);
+    // The checks answered meanwhile are stored once the API server takes writes again.
+    CHECK(Eventually(
+        [&] {
+          try {
+            return stored_check() > stopped;
+          } catch (const kube::Error&) {
+            return false;
+          }
+        },
+        std::chrono::seconds(60)));
+  }
+  done = true;
+  control_plane.join();
+  INFO(first_error);
+  CHECK(failed == 0);
+  CHECK(let_in == 0);
+  CHECK(checks >= 20);
+  // And the provider serves Deploys again once its watches have caught up.
+  CHECK(
+      Eventually([&] { return Deploy(*p.current, DeployOf("comp.after", 10, "provider.a")) == ""; },
+                 std::chrono::seconds(90)));
+}
+
 TEST_CASE("grpc: the older service name serves all its RPCs") {
   auto c = AdminClient();
   TestNamespace ns(*c, "grpc");
@@ -194,6 +260,79 @@ TEST_CASE("grpc: 100 concurrent Deploys never over-admit") {
   // Rejected requests leave no workload behind.
   CHECK(Eventually([&] { return WorkloadCount(*c, ns) == 50; }));
   CHECK(Eventually([&] { return Violations(*c, ns, {1000, 4LL << 30, 2}).empty(); }));
+}
+
+namespace {
+
+// A workload as a Deploy writes it (its derived name, the finalizer, created-by grpc), or
+// as a kubectl user might (`by_deploy` false: a name of its own, no annotation).
+json WorkloadAsApplied(const std::string& name, const std::string& id, int64_t cpu,
+                       bool by_deploy) {
+  json meta = {{"name", name}};
+  if (by_deploy) {
+    meta["annotations"] = {{"iarnet.io/created-by", "grpc"}};
+    meta["finalizers"] = {"iarnet.io/release"};
+  }
+  return {
+      {"apiVersion", "iarnet.io/v1alpha1"},
+      {"kind", "IarnetWorkload"},
+      {"metadata", meta},
+      {"spec",
+       {{"instanceId", id},
+        {"language", "python"},
+        {"resources", {{"cpu", cpu}, {"memory", 64 << 20}, {"gpu", 0}}},
+        {"env", json::array({{{"name", "COMPONENT_ID"}, {"value", id}},
+                             {{"name", "LOGGER_ADDR"}, {"value", "host.internal:6001"}},
+                             {{"name", "STORE_ADDR"}, {"value", "host.internal:6000"}},
+                             {{"name", "ZMQ_ADDR"}, {"value", "tcp://host.internal:5555"}}})}}}};
+}
+
+bool Admitted(kube::Client& c, const std::string& ns, const std::string& name) {
+  try {
+    return c.Get(iarnet::kWorkloadResource, ns, name)["status"].contains("admission");
+  } catch (const kube::Error&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("grpc: a workload whose Deploy was answered with a failure never runs later") {
+  auto c = AdminClient();
+  TestNamespace ns(*c, "failed");
+  Provider p(ns, 1000);
+  REQUIRE(Deploy(*p.current, DeployOf("comp.a", 1000)) == "");
+
+  // B's workload as a Deploy interrupted by a crash leaves it; the retried Deploy finds
+  // it, is told insufficient capacity, and removes it: nothing is left to run later.
+  std::string b = iarnet::WorkloadNameFor("comp.b");
+  c->Create(iarnet::kWorkloadResource, ns, WorkloadAsApplied(b, "comp.b", 500, true));
+  CHECK(Deploy(*p.current, DeployOf("comp.b", 500)).find("insufficient capacity") !=
+        std::string::npos);
+  CHECK(Eventually([&] {
+    try {
+      c->Get(iarnet::kWorkloadResource, ns, b);
+      return false;
+    } catch (const kube::Error& e) {
+      return e.IsNotFound();
+    }
+  }));
+
+  // One that no Deploy came back for (the provider died after the rejection): it stays
+  // rejected. A workload applied with kubectl waits for capacity instead.
+  std::string d = iarnet::WorkloadNameFor("comp.d");
+  c->Create(iarnet::kWorkloadResource, ns, WorkloadAsApplied(d, "comp.d", 500, true));
+  c->Create(iarnet::kWorkloadResource, ns, WorkloadAsApplied("by-kubectl", "comp.e", 500, false));
+  CHECK(Eventually([&] { return PhaseOf(*c, ns, d) == "Rejected"; }));
+  CHECK(Eventually([&] { return PhaseOf(*c, ns, "by-kubectl") == "Rejected"; }));
+
+  CHECK(Undeploy(*p.current, "comp.a") == "");
+  CHECK(Eventually([&] { return PhaseOf(*c, ns, "by-kubectl") == "Running"; }));
+  // Both were looked at again when capacity freed; the Deploy's is never admitted.
+  CHECK_FALSE(Eventually([&] { return Admitted(*c, ns, d); }, std::chrono::seconds(3)));
+  CHECK(PhaseOf(*c, ns, d) == "Rejected");
+  CHECK(Capacity(*p.current).used().cpu() == 500);
+  RequireLedgerExact(*c, ns);
 }
 
 TEST_CASE("grpc: malformed requests get clear errors and leave nothing behind") {
