@@ -202,8 +202,8 @@ grpc::Status ProviderService::HealthCheck(const pb::HealthCheckRequest& r,
     heard.last_health_check = kube::FormatTime(now);
     recorder_.Heard(heard);
     // Stored at most every health_write_every, judged on what is stored, in the background.
-    ControlPlane as_stored = stored.provider_id == id ? stored : alive;
-    ConnectionOutcome w = DecideHealthCheck(as_stored, id, now, options_.connection);
+    // (`connected` implies `stored` names the caller: Known never swaps the id.)
+    ConnectionOutcome w = DecideHealthCheck(stored, id, now, options_.connection);
     if (w.ok && w.write) recorder_.Record(*w.write);
   } else if (o.ok && o.write) {
     // Taking a free slot is a decision between control planes: stored before the answer.

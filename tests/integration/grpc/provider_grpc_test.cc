@@ -192,7 +192,7 @@ TEST_CASE("grpc: health checks are answered while the API server or etcd is down
   INFO(first_error);
   CHECK(failed == 0);
   CHECK(let_in == 0);
-  CHECK(checks >= 20);
+  CHECK(checks >= 10);  // the checks went on across both outages (~24 s)
   // And the provider serves Deploys again once its watches have caught up.
   CHECK(
       Eventually([&] { return Deploy(*p.current, DeployOf("comp.after", 10, "provider.a")) == ""; },
