@@ -2,6 +2,7 @@
 // compaction that forces 410 Gone.
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -159,17 +160,40 @@ TEST_CASE("informer: a write of ours assumed into the cache before its watch eve
       {[&](const ObjectPtr& p) { adds += (*p)["metadata"]["name"] == "mine"; },
        [&](const ObjectPtr&, const ObjectPtr& p) { updates += (*p)["metadata"]["name"] == "mine"; },
        nullptr});
-  CHECK_FALSE(inf.Assume(c->Create(resources::kConfigMaps, ns, testing::ConfigMap("early"))));
+  // The watch thread is held inside the handler for "gate" while "mine" is written and
+  // assumed, so the assume always comes before the watch event, however fast the watch is.
+  // That thread is also the informer client's I/O thread: the writes go through another.
+  auto w = testing::AdminClient();
+  std::promise<void> entered, release;
+  std::shared_future<void> released = release.get_future().share();
+  struct Opener {  // a failed REQUIRE must not leave the watch thread held (Stop would hang)
+    std::promise<void>& p;
+    bool done = false;
+    void Open() {
+      if (!done) p.set_value(), done = true;
+    }
+    ~Opener() { Open(); }
+  } gate{release};
+  inf.AddHandlers({[&, released](const ObjectPtr& p) {
+                     if ((*p)["metadata"]["name"] != "gate") return;
+                     entered.set_value();
+                     released.wait();
+                   },
+                   nullptr, nullptr});
+  CHECK_FALSE(inf.Assume(w->Create(resources::kConfigMaps, ns, testing::ConfigMap("early"))));
   inf.Start();
   REQUIRE(inf.WaitForSync(std::chrono::seconds(10)));
+  w->Create(resources::kConfigMaps, ns, testing::ConfigMap("gate"));
+  REQUIRE(entered.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
 
   // Taken at once, handlers run once; the watch's own event for it changes nothing.
-  json made = c->Create(resources::kConfigMaps, ns, testing::ConfigMap("mine", {{"v", "1"}}));
+  json made = w->Create(resources::kConfigMaps, ns, testing::ConfigMap("mine", {{"v", "1"}}));
   CHECK(inf.Assume(made));
   REQUIRE(inf.Get(ns, "mine") != nullptr);
   CHECK((*inf.Get(ns, "mine"))["data"]["v"] == "1");
   CHECK(adds == 1);
-  c->Create(resources::kConfigMaps, ns, testing::ConfigMap("marker"));  // after mine's event
+  gate.Open();
+  w->Create(resources::kConfigMaps, ns, testing::ConfigMap("marker"));  // after mine's event
   REQUIRE(testing::Eventually([&] { return inf.Get(ns, "marker") != nullptr; }));
   CHECK(adds == 1);
   CHECK(updates == 0);
@@ -177,14 +201,14 @@ TEST_CASE("informer: a write of ours assumed into the cache before its watch eve
 
   // Later changes arrive as usual; an older version is never put back.
   json changed =
-      c->Patch(resources::kConfigMaps, ns, "mine", PatchType::kMerge, {{"data", {{"v", "2"}}}});
+      w->Patch(resources::kConfigMaps, ns, "mine", PatchType::kMerge, {{"data", {{"v", "2"}}}});
   REQUIRE(testing::Eventually([&] { return (*inf.Get(ns, "mine"))["data"]["v"] == "2"; }));
   CHECK(updates == 1);
   CHECK_FALSE(inf.Assume(made));
   CHECK((*inf.Get(ns, "mine"))["data"]["v"] == "2");
 
   // Deleted and seen deleted: assuming its old state must not bring back a ghost.
-  c->Delete(resources::kConfigMaps, ns, "mine");
+  w->Delete(resources::kConfigMaps, ns, "mine");
   REQUIRE(testing::Eventually([&] { return inf.Get(ns, "mine") == nullptr; }));
   CHECK_FALSE(inf.Assume(changed));
   CHECK(inf.Get(ns, "mine") == nullptr);
