@@ -1,5 +1,7 @@
 #include "controller/caches.h"
 
+#include <algorithm>
+
 #include "api/vocabulary.h"
 #include "controller/iarnet_resources.h"
 #include "controller/pod_cache_form.h"
@@ -53,6 +55,17 @@ Caches::Caches(kube::Client& client, CachesOptions options)
 Caches::~Caches() { Stop(); }
 
 void Caches::Start() {
+  EnsureProvider();
+  StartInformers();
+  for (auto* inf : {workloads_.get(), pods_.get(), providers_.get()}) {
+    if (!inf->WaitForSync(options_.sync_timeout)) {
+      throw kube::Error(kube::ErrorKind::kTimeout,
+                        "informer for " + inf->type().plural + " did not sync");
+    }
+  }
+}
+
+void Caches::EnsureProvider() {
   // The provider object holds the capacity; create it from the configuration if absent.
   try {
     client_.Get(kProviderResource, options_.namespace_, options_.provider_name);
@@ -69,15 +82,22 @@ void Caches::Start() {
       if (!again.IsAlreadyExists()) throw;
     }
   }
+}
+
+void Caches::StartInformers() {
   workloads_->Start();
   pods_->Start();
   providers_->Start();
+}
+
+bool Caches::WaitForSync(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   for (auto* inf : {workloads_.get(), pods_.get(), providers_.get()}) {
-    if (!inf->WaitForSync(options_.sync_timeout)) {
-      throw kube::Error(kube::ErrorKind::kTimeout,
-                        "informer for " + inf->type().plural + " did not sync");
-    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (!inf->WaitForSync(std::max(left, std::chrono::milliseconds(0)))) return false;
   }
+  return true;
 }
 
 void Caches::Stop() {

@@ -53,6 +53,13 @@ class Caches {
   // synced (its handlers have seen the first list). Throws kube::Error when the cluster
   // cannot be reached or a cache does not sync in time.
   void Start();
+  // Start in steps, for a caller that retries while the API server cannot be reached
+  // (kubernetes.allow_connection_failure): EnsureProvider throws kube::Error and may be
+  // called again; StartInformers once (the informers retry on their own); WaitForSync
+  // says whether every cache has synced within `timeout`.
+  void EnsureProvider();
+  void StartInformers();
+  bool WaitForSync(std::chrono::milliseconds timeout);
   void Stop();
 
   kube::Informer& workloads() { return *workloads_; }

@@ -138,7 +138,7 @@ std::vector<OwnedPod> UsageCollector::OurPods() const {
 
 std::variant<MeasuredUsage, SourceError> UsageCollector::FromMetricsApi() {
   kube::ListOptions list;
-  list.label_selector = options_.label_selector;
+  list.label_selector = kManagedSelector;
   kube::HttpRequest request = kube::requests::List(kPodMetrics, options_.namespace_, list);
   request.timeout = options_.upstream_timeout;
   CountCall(UsageSource::kMetricsApi);

@@ -63,7 +63,6 @@ std::optional<std::string> Unmeasured(const std::vector<OwnedPod>& pods,
 
 struct UsageOptions {
   std::string namespace_;
-  std::string label_selector = kManagedSelector;
   bool kubelet_summary = true;  // off: no node proxy calls (and no RBAC for them)
   std::chrono::milliseconds min_interval{1000};
   std::chrono::milliseconds upstream_timeout{3000};

@@ -232,8 +232,14 @@ Config Parse(const YAML::Node& root) {
     if (auto v = k["kubeconfig"]) c.kubernetes.kubeconfig = Scalar(v, "kubernetes.kubeconfig");
     if (auto v = k["namespace"]) c.kubernetes.namespace_ = Scalar(v, "kubernetes.namespace");
     if (auto v = k["in_cluster"]) c.kubernetes.in_cluster = Bool(v, "kubernetes.in_cluster");
+    // Once configurable, but the Pod cache must select exactly the Pods the operator
+    // labels: the seed's configs that spell out the default still load.
     if (auto v = k["label_selector"]) {
-      c.kubernetes.label_selector = Scalar(v, "kubernetes.label_selector");
+      if (Scalar(v, "kubernetes.label_selector") != kManagedSelector) {
+        throw KeyError{"kubernetes.label_selector",
+                       std::string("can only be ") + kManagedSelector +
+                           ": the provider selects the Pods it labels; remove the key"};
+      }
     }
     if (auto v = k["allow_connection_failure"]) {
       c.kubernetes.allow_connection_failure = Bool(v, "kubernetes.allow_connection_failure");
@@ -330,7 +336,6 @@ std::string FormatConfig(const Config& c) {
   out << "kubernetes.allow_connection_failure=" << b(c.kubernetes.allow_connection_failure) << "\n"
       << "kubernetes.in_cluster=" << b(c.kubernetes.in_cluster) << "\n"
       << "kubernetes.kubeconfig=" << c.kubernetes.kubeconfig << "\n"
-      << "kubernetes.label_selector=" << c.kubernetes.label_selector << "\n"
       << "kubernetes.namespace=" << c.kubernetes.namespace_ << "\n"
       << "resource.cpu=" << c.resource.cpu_millicores << "\n"
       << "resource.gpu=" << c.resource.gpu << "\n"

@@ -1,8 +1,9 @@
 // The provider's configuration file (config.yaml) and its command-line overrides.
 //
 // Every key of the original iarnet provider's config.yaml keeps its meaning:
-//   server.port, kubernetes.{kubeconfig,namespace,in_cluster,label_selector,
-//   allow_connection_failure}, resource.{cpu,memory,gpu}, resource_tags.
+//   server.port, kubernetes.{kubeconfig,namespace,in_cluster,allow_connection_failure},
+//   resource.{cpu,memory,gpu}, resource_tags; kubernetes.label_selector is accepted only
+//   with its old default, iarnet.managed=true (the Pods the operator labels).
 // Parsing is pure (text in, Config or an error naming the key out); reading the file is
 // the only I/O, in LoadConfigFile.
 #pragma once
@@ -37,7 +38,6 @@ struct Config {
     std::string kubeconfig;  // empty: KUBECONFIG or ~/.kube/config, unless in_cluster
     std::string namespace_ = "default";
     bool in_cluster = false;
-    std::string label_selector = kManagedSelector;
     bool allow_connection_failure = false;
   } kubernetes;
   struct Resource {

@@ -26,6 +26,7 @@
 #include "grpc-gateway/provider_service.h"
 #include "grpc-gateway/rest_gateway.h"
 #include "grpc-gateway/rpc_table.h"
+#include "kube/backoff.h"
 #include "kube/client.h"
 #include "kube/error.h"
 #include "kube/leader_election.h"
@@ -83,6 +84,55 @@ int WaitForShutdownSignal(const std::function<bool()>& burst_over) {
       ticks = 0;
     }
   }
+}
+
+// Waits up to `d` for SIGINT or SIGTERM (blocked in every thread): the signal, or 0.
+int WaitForSignalFor(std::chrono::milliseconds d) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(d);
+  timespec t{static_cast<time_t>(secs.count()),
+             static_cast<long>(std::chrono::nanoseconds(d - secs).count())};
+  int sig = sigtimedwait(&set, nullptr, &t);
+  return sig > 0 ? sig : 0;
+}
+
+// Brings the caches up. Without kubernetes.allow_connection_failure a cluster that cannot
+// be reached ends the process (kube::Error propagates). With it, the IarnetProvider
+// bootstrap is retried with backoff (800 ms doubling to 30 s) and the informers, which
+// retry on their own, are waited for without a deadline, each failure logged; meanwhile
+// the process serves as not ready. Returns the signal that ended the wait, or 0 once
+// synced.
+int StartCaches(iarnet::Caches& caches, bool allow_connection_failure) {
+  if (!allow_connection_failure) {
+    caches.Start();
+    return 0;
+  }
+  kube::Backoff backoff;
+  for (;;) {
+    try {
+      caches.EnsureProvider();
+      break;
+    } catch (const kube::Error& e) {
+      auto wait = backoff.Next(kube::Clock::now());
+      KLOG(kWarning, "startup") << "cannot reach the Kubernetes API (" << e.what()
+                                << "); not ready, retrying in " << wait.count() << " ms";
+      if (int sig = WaitForSignalFor(wait)) return sig;
+    }
+  }
+  caches.StartInformers();
+  auto waiting_since = std::chrono::steady_clock::now();
+  while (!caches.WaitForSync(std::chrono::seconds(1))) {
+    if (int sig = WaitForSignalFor(std::chrono::milliseconds(0))) return sig;
+    if (std::chrono::steady_clock::now() - waiting_since > caches.options().sync_timeout) {
+      KLOG(kWarning, "startup") << "the caches have not synced yet; still not ready, waiting";
+      waiting_since = std::chrono::steady_clock::now();
+    }
+  }
+  KLOG(kInfo, "startup") << "reached the Kubernetes API; caches synced";
+  return 0;
 }
 
 // The configuration from the file and the flags, or the exit code when the process
@@ -188,7 +238,6 @@ int main(int argc, char** argv) {
       iarnet::RecordReconcile(metrics, seconds, result);
     };
     controller = std::make_unique<iarnet::WorkloadController>(*client, *caches, controller_options);
-    caches->Start();
   } catch (const kube::Error& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
@@ -227,6 +276,7 @@ int main(int argc, char** argv) {
     std::cerr << "error: cannot listen on " << address << "\n";
     return 1;
   }
+  server->GetHealthCheckService()->SetServingStatus(false);  // until the caches sync
 
   std::atomic<bool> ready{false};
   std::unique_ptr<iarnet::RestGateway> rest;
@@ -240,6 +290,25 @@ int main(int argc, char** argv) {
                 << e.what() << "\n";
       return 1;
     }
+  }
+
+  // gRPC and REST listen from here on, as not ready (health NOT_SERVING, /readyz 503,
+  // RPCs UNAVAILABLE) until the caches have synced.
+  auto end_before_ready = [&](int exit_code) {
+    if (rest) rest->Stop(std::chrono::steady_clock::now());
+    server->Shutdown(std::chrono::system_clock::now());
+    caches->Stop();
+    client->Shutdown();
+    return exit_code;
+  };
+  try {
+    if (int sig = StartCaches(*caches, config.kubernetes.allow_connection_failure)) {
+      std::cerr << "iarnet-k8s-provider: signal " << sig << " before the caches synced\n";
+      return end_before_ready(0);
+    }
+  } catch (const kube::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return end_before_ready(1);
   }
 
   if (config.leader_election.enabled) {
@@ -262,6 +331,7 @@ int main(int argc, char** argv) {
   }
   // Serving only now: the caches have synced (and, without election, the ledger is
   // rebuilt). A follower serves too: Deploy writes a workload the leader admits.
+  service.SetServing(true);
   server->GetHealthCheckService()->SetServingStatus(true);
   ready = true;
   std::cerr << "iarnet-k8s-provider: gRPC on :" << bound_port

@@ -42,7 +42,6 @@ ControllerOptions ControllerOptionsFrom(const Config& config) {
 UsageOptions UsageOptionsFrom(const Config& config) {
   UsageOptions o;
   o.namespace_ = config.kubernetes.namespace_;
-  o.label_selector = config.kubernetes.label_selector;
   o.kubelet_summary = config.usage.kubelet_summary;
   return o;
 }

@@ -5,6 +5,8 @@
 // plane lives in IarnetProvider status, so a restart keeps it.
 #pragma once
 
+#include <atomic>
+
 #include <grpcpp/support/status.h>
 
 #include <chrono>
@@ -51,6 +53,11 @@ class ProviderService {
   // The connected control plane's id ("" when none), for metrics and logs.
   std::string ConnectedId();
 
+  // Off until the caches have synced (main turns it on): before that every RPC is
+  // answered UNAVAILABLE by the RPC table, since the cache would read as an empty cluster.
+  void SetServing(bool on) { serving_ = on; }
+  bool Serving() const { return serving_; }
+
  private:
   // Reads the record, decides with `decide`, writes conditionally; retries conflicts.
   template <class Decide>
@@ -74,6 +81,7 @@ class ProviderService {
   Metrics& metrics_;
   ServiceOptions options_;
   std::string ns_;
+  std::atomic<bool> serving_{false};
   ConnectionRecorder recorder_;  // last: its writer thread uses the members above
 };
 

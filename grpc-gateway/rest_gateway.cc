@@ -120,6 +120,7 @@ HttpResponse RestGateway::Handle(const HttpRequest& req) {
       return {200, "text/plain; version=0.0.4", metrics_.Render()};
     }
     if (method == "GET" && path == "/v1/usage") {
+      if (!ready_()) return Error(503, "UNAVAILABLE", "not ready: the caches have not synced yet");
       UsageReport u = usage_.Current();
       json body = {{"source", ToString(u.source)}, {"total", ToJson(u.total)}};
       if (!u.fallback_reason.empty()) body["fallbackReason"] = u.fallback_reason;

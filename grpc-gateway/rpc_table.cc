@@ -5,6 +5,10 @@ namespace {
 
 namespace pb = resource::provider;
 
+const grpc::Status kNotServing(grpc::StatusCode::UNAVAILABLE,
+                               "not ready: the provider has not synced its view of the cluster "
+                               "(the Kubernetes API may be unreachable); retry later");
+
 template <class Req, class Resp>
 Rpc Make(std::string name, bool older,
          grpc::Status (ProviderService::*handler)(const Req&, Resp*)) {
@@ -14,6 +18,7 @@ Rpc Make(std::string name, bool older,
   r.new_request = [] { return std::make_unique<Req>(); };
   r.new_response = [] { return std::make_unique<Resp>(); };
   r.call = [handler](ProviderService& s, const Message& req, Message* resp) {
+    if (!s.Serving()) return kNotServing;
     return (s.*handler)(static_cast<const Req&>(req), static_cast<Resp*>(resp));
   };
   return r;

@@ -44,7 +44,6 @@ resource_tags:
   CHECK(c.kubernetes.kubeconfig.empty());
   CHECK(c.kubernetes.namespace_ == "iarnet");
   CHECK(c.kubernetes.in_cluster);
-  CHECK(c.kubernetes.label_selector == "iarnet.managed=true");
   CHECK(c.kubernetes.allow_connection_failure);
   CHECK(c.resource.cpu_millicores == 4000);
   CHECK(c.resource.memory_bytes == 4096LL << 20);
@@ -139,7 +138,6 @@ TEST_CASE("the effective configuration prints as sorted key=value lines") {
         "kubernetes.allow_connection_failure=false\n"
         "kubernetes.in_cluster=false\n"
         "kubernetes.kubeconfig=\n"
-        "kubernetes.label_selector=iarnet.managed=true\n"
         "kubernetes.namespace=default\n"
         "leader_election.enabled=false\n"
         "leader_election.lease_duration=15000ms\n"
@@ -282,4 +280,13 @@ TEST_CASE("a language mapped to an image that is not an image reference is refus
   CHECK(Ok("provider: {languages: {python: \"registry.local:5000/team/py@sha256:"
            "0123456789abcdef0123456789abcdef\"}}")
             .provider.languages.size() == 1);
+}
+
+TEST_CASE("kubernetes.label_selector loads only with its old default") {
+  // The Pod cache and the usage query select the Pods the operator labels; another
+  // selector would hide the provider's own Pods from it.
+  Ok("kubernetes: {label_selector: iarnet.managed=true}");
+  CHECK(Err("kubernetes: {label_selector: app=web}") ==
+        "test.yaml: kubernetes.label_selector: can only be iarnet.managed=true: the provider "
+        "selects the Pods it labels; remove the key");
 }
