@@ -68,8 +68,9 @@ std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const iarnet::Config&
 // in an arbitrary thread. Meanwhile it hands the pages malloc holds free back to the
 // system when a burst of work is over (`burst_over`), and at least once a minute:
 // decoding cached objects on many threads leaves free pages in each thread's arena
-// that glibc would otherwise keep resident.
-int WaitForShutdownSignal(const std::function<bool()>& burst_over) {
+// that glibc would otherwise keep resident. `each_second` runs on every tick.
+int WaitForShutdownSignal(const std::function<bool()>& burst_over,
+                          const std::function<void()>& each_second) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -79,6 +80,7 @@ int WaitForShutdownSignal(const std::function<bool()>& burst_over) {
   for (;;) {
     int sig = sigtimedwait(&set, nullptr, &tick);
     if (sig > 0) return sig;
+    each_second();
     if (burst_over() || ++ticks >= 60) {
       malloc_trim(0);
       ticks = 0;
@@ -340,12 +342,14 @@ int main(int argc, char** argv) {
             << config.kubernetes.namespace_ << ", cluster " << client->config().server << "\n";
 
   uint64_t trimmed_at = 0;  // work items queued when memory was last trimmed
-  int sig = WaitForShutdownSignal([&] {
-    auto q = controller->queue().stats();
-    if (q.depth > 0 || q.processing > 0 || q.adds < trimmed_at + 1000) return false;
-    trimmed_at = q.adds;
-    return true;
-  });
+  int sig = WaitForShutdownSignal(
+      [&] {
+        auto q = controller->queue().stats();
+        if (q.depth > 0 || q.processing > 0 || q.adds < trimmed_at + 1000) return false;
+        trimmed_at = q.adds;
+        return true;
+      },
+      [&service] { service.LogConnectionSummary(); });
   std::cerr << "iarnet-k8s-provider: signal " << sig << ", draining\n";
   ready = false;
   server->GetHealthCheckService()->SetServingStatus(false);

@@ -155,9 +155,12 @@ grpc::Status ProviderService::Connect(const pb::ConnectRequest& r, pb::ConnectRe
     });
     out->set_success(o.ok);
     out->set_error(o.error);
-    if (o.ok) recorder_.Forget();  // the stored record is the truth again
     if (o.ok) {
+      recorder_.Forget();  // the stored record is the truth again
+      Tally([&](HealthCheckTally& t) { t.Set(id); });
       KLOG(kInfo, "grpc") << "control plane " << kube::Quoted(id) << " connected";
+    } else {
+      KLOG(kInfo, "grpc") << "Connect from " << kube::Quoted(id) << " refused: " << o.error;
     }
   } catch (const kube::Error& e) {
     out->set_success(false);
@@ -175,6 +178,7 @@ grpc::Status ProviderService::Disconnect(const pb::DisconnectRequest& r, pb::Dis
     });
     if (o.ok && o.write) {
       recorder_.Forget();
+      Tally([&](HealthCheckTally& t) { t.Set(""); });
       KLOG(kInfo, "grpc") << "control plane " << kube::Quoted(r.provider_id()) << " disconnected";
     }
     return ToStatus(o);
@@ -211,11 +215,17 @@ grpc::Status ProviderService::HealthCheck(const pb::HealthCheckRequest& r,
       o = UpdateConnection([&](const ControlPlane& cp, SystemTime t) {
         return DecideHealthCheck(cp, id, t, options_.connection);
       });
-      if (o.ok) recorder_.Forget();
+      if (o.ok) {
+        recorder_.Forget();
+        Tally([&](HealthCheckTally& t) { t.Set(id); });
+        KLOG(kInfo, "grpc") << "control plane " << kube::Quoted(id)
+                            << " connected by its health check (no other was connected)";
+      }
     } catch (const kube::Error& e) {
       return Unavailable(e);
     }
   }
+  Tally([&](HealthCheckTally& t) { o.ok ? t.Answered(id) : t.Refused(id); });
   if (!o.ok) return ToStatus(o);
   ProviderSpec spec = caches_.CurrentProviderSpec();
   FillCapacity(caches_.CurrentLedger(), out->mutable_capacity());
@@ -276,13 +286,40 @@ void ProviderService::DeleteWorkload(const std::string& name, const std::string&
   }
 }
 
+namespace {
+
+// One line per Deploy or Undeploy: what, for whom, the outcome and how long it took.
+void LogCall(const char* rpc, const std::string& instance_id, const std::string& provider_id,
+             const std::string& result, std::chrono::steady_clock::time_point started,
+             const std::string& error) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
+                .count();
+  KLOG(kInfo, "grpc") << rpc << " " << kube::Quoted(instance_id)
+                      << (provider_id.empty() ? "" : " from " + kube::Quoted(provider_id)) << ": "
+                      << result << " in " << ms << " ms" << (error.empty() ? "" : ": " + error);
+}
+
+}  // namespace
+
+void ProviderService::Tally(const std::function<void(HealthCheckTally&)>& change) {
+  std::lock_guard<std::mutex> lock(tally_mu_);
+  change(tally_);
+}
+
+void ProviderService::LogConnectionSummary() {
+  std::string connected = ConnectedId();
+  std::vector<std::string> lines;
+  Tally([&](HealthCheckTally& t) { lines = t.Lines(std::chrono::system_clock::now(), connected); });
+  for (const auto& line : lines) KLOG(kInfo, "grpc") << line;
+}
+
 grpc::Status ProviderService::Deploy(const pb::DeployRequest& r, pb::DeployResponse* out) {
+  auto started = std::chrono::steady_clock::now();
   std::string result = "error";
   out->set_error(DeployLocked(r, &result));
   metrics_.Add("iarnet_deploys_total", {{"result", result}});
-  if (!out->error().empty()) {
-    KLOG(kInfo, "grpc") << "Deploy " << kube::Quoted(r.instance_id()) << ": " << out->error();
-  }
+  LogCall("Deploy", r.instance_id(), r.provider_id(), result, started, out->error());
   return grpc::Status::OK;
 }
 
@@ -390,28 +427,41 @@ std::string ProviderService::DeployLocked(const pb::DeployRequest& r, std::strin
 }
 
 grpc::Status ProviderService::Undeploy(const pb::UndeployRequest& r, pb::UndeployResponse* out) {
+  auto started = std::chrono::steady_clock::now();
+  std::string result = "error";
+  out->set_error(UndeployLocked(r, &result));
+  LogCall("Undeploy", r.instance_id(), r.provider_id(), result, started, out->error());
+  return grpc::Status::OK;
+}
+
+std::string ProviderService::UndeployLocked(const pb::UndeployRequest& r, std::string* result) {
   if (auto why = Refusal(r.provider_id()); !why.empty()) {
-    out->set_error(why);
-    return grpc::Status::OK;
+    *result = "unauthorized";
+    return why;
   }
   const std::string& id = r.instance_id();
   if (auto problem = IdProblem("instance_id", id)) {
-    out->set_error("invalid Undeploy: " + *problem);
-    return grpc::Status::OK;
+    *result = "invalid";
+    return "invalid Undeploy: " + *problem;
   }
   std::string name = WorkloadNameFor(id);
   std::string uid;
   try {
     kube::json w = client_.Get(kWorkloadResource, ns_, name);
-    if (w["spec"].value("instanceId", "") != id) return grpc::Status::OK;  // not this id's
+    if (w["spec"].value("instanceId", "") != id) {  // not this id's
+      *result = "unknown";
+      return "";
+    }
     uid = w["metadata"].value("uid", "");
     kube::DeleteOptions o;
     o.precondition_uid = uid;
     client_.Delete(kWorkloadResource, ns_, name, o);
   } catch (const kube::Error& e) {
-    if (e.IsNotFound()) return grpc::Status::OK;  // unknown id: already gone
-    out->set_error("cannot undeploy " + id + ": " + e.what());
-    return grpc::Status::OK;
+    if (e.IsNotFound()) {  // unknown id: already gone
+      *result = "unknown";
+      return "";
+    }
+    return "cannot undeploy " + id + ": " + e.what();
   }
   // Wait for the release: the finalizer goes once the charge is released.
   std::string key = ns_ + "/" + name;
@@ -426,11 +476,14 @@ grpc::Status ProviderService::Undeploy(const pb::UndeployRequest& r, pb::Undeplo
       return e.IsNotFound();
     }
   });
-  if (released) return grpc::Status::OK;
-  out->set_error("instance " + id + " is still being released after " +
-                 std::to_string(options_.undeploy_timeout.count()) +
-                 " ms; it will finish in the background");
-  return grpc::Status::OK;
+  if (released) {
+    *result = "success";
+    return "";
+  }
+  *result = "timeout";
+  return "instance " + id + " is still being released after " +
+         std::to_string(options_.undeploy_timeout.count()) +
+         " ms; it will finish in the background";
 }
 
 }  // namespace iarnet

@@ -10,6 +10,8 @@
 #include <grpcpp/support/status.h>
 
 #include <chrono>
+#include <functional>
+#include <mutex>
 #include <string>
 
 #include "controller/caches.h"
@@ -17,6 +19,7 @@
 #include "grpc-gateway/change_notifier.h"
 #include "grpc-gateway/connection.h"
 #include "grpc-gateway/connection_recorder.h"
+#include "grpc-gateway/health_check_tally.h"
 #include "grpc-gateway/metrics.h"
 #include "kube/client.h"
 #include "resource/provider/provider.pb.h"
@@ -58,6 +61,10 @@ class ProviderService {
   void SetServing(bool on) { serving_ = on; }
   bool Serving() const { return serving_; }
 
+  // Logs a change of the connected control plane that no call reported (it went silent)
+  // and, once a minute, a summary of the health checks. Called by main every second.
+  void LogConnectionSummary();
+
  private:
   // Reads the record, decides with `decide`, writes conditionally; retries conflicts.
   template <class Decide>
@@ -70,6 +77,8 @@ class ProviderService {
   // Why a call from `provider_id` is refused, or "" when it is allowed.
   std::string Refusal(const std::string& provider_id);
   std::string DeployLocked(const resource::provider::DeployRequest& r, std::string* result);
+  std::string UndeployLocked(const resource::provider::UndeployRequest& r, std::string* result);
+  void Tally(const std::function<void(HealthCheckTally&)>& change);
   // Deletes the workload (uid) a failed Deploy judged, releasing its finalizer if it was
   // never admitted.
   void DeleteWorkload(const std::string& name, const std::string& uid);
@@ -82,6 +91,8 @@ class ProviderService {
   ServiceOptions options_;
   std::string ns_;
   std::atomic<bool> serving_{false};
+  std::mutex tally_mu_;  // guards tally_; a leaf lock
+  HealthCheckTally tally_;
   ConnectionRecorder recorder_;  // last: its writer thread uses the members above
 };
 

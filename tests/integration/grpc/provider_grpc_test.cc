@@ -79,6 +79,12 @@ TEST_CASE("grpc: Connect then HealthCheck then Deploy and Undeploy as the contro
   CHECK(Undeploy(*p.current, "comp.e2e") == "");      // idempotent
   CHECK(Undeploy(*p.current, "comp.unknown") == "");  // unknown: success
   RequireLedgerExact(*c, ns);
+  // One log line per call: the id, the caller, the outcome and the time it took.
+  std::string log = p.process->Log();
+  CHECK(log.find("Deploy \"comp.e2e\" from \"provider.a\": success in ") != std::string::npos);
+  CHECK(log.find("Deploy \"comp.e2e\" from \"provider.a\": conflict in ") != std::string::npos);
+  CHECK(log.find("Undeploy \"comp.e2e\" from \"provider.a\": success in ") != std::string::npos);
+  CHECK(log.find("Undeploy \"comp.unknown\": unknown in ") != std::string::npos);
 }
 
 TEST_CASE(
@@ -105,8 +111,9 @@ TEST_CASE(
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   CHECK_FALSE(Connect(*p.current, "provider.b").success());
-  // ...and silence frees the slot.
+  // ...and silence frees the slot, which the log says.
   std::this_thread::sleep_for(std::chrono::seconds(4));
+  CHECK(p.process->WaitForLog("control plane \"provider.a\" is no longer connected"));
   CHECK(Connect(*p.current, "provider.b").success());
   CHECK(HealthCheck(*p.current, "provider.a").error_code() == grpc::StatusCode::PERMISSION_DENIED);
 }
