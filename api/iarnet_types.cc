@@ -241,7 +241,7 @@ Provider ProviderFromJson(const json& object) {
   p.status.admitted_count = ledger.Int("admittedCount");
   Reader cp = status.Object("controlPlane");
   p.status.control_plane = {cp.String("providerId"), cp.String("connectedAt"),
-                            cp.String("lastHealthCheck")};
+                            cp.String("lastHealthCheck"), cp.String("address")};
   p.status.conditions = ReadConditions(status);
   p.status.observed_generation = status.Int("observedGeneration");
   return p;
@@ -263,6 +263,7 @@ json ToJson(const ProviderStatus& s) {
     if (!cp.provider_id.empty()) c["providerId"] = cp.provider_id;
     if (!cp.connected_at.empty()) c["connectedAt"] = cp.connected_at;
     if (!cp.last_health_check.empty()) c["lastHealthCheck"] = cp.last_health_check;
+    if (!cp.address.empty()) c["address"] = cp.address;
     out["controlPlane"] = c;
   }
   if (!s.conditions.empty()) out["conditions"] = WriteConditions(s.conditions);

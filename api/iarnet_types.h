@@ -125,6 +125,9 @@ struct ControlPlane {
   std::string provider_id;
   std::string connected_at;
   std::string last_health_check;
+  // The control plane's IP as the provider saw it on Connect, when Pods can reach it:
+  // what host.internal maps to in component Pods without a configured alias.
+  std::string address;
   bool operator==(const ControlPlane&) const = default;
 };
 

@@ -30,5 +30,7 @@ inline constexpr const char* kReleaseFinalizer = "iarnet.io/release";
 
 // The one container of a workload's Pod.
 inline constexpr const char* kContainerName = "main";
+// The name by which components reach the control plane (PROTOCOL.md).
+inline constexpr const char* kHostInternal = "host.internal";
 
 }  // namespace iarnet

@@ -124,6 +124,11 @@ ProviderSpec Caches::CurrentProviderSpec() {
   return p ? ProviderFromJson(*p).spec : options_.provider_spec;
 }
 
+ControlPlane Caches::CurrentControlPlane() {
+  auto p = providers_->Get(options_.namespace_, options_.provider_name);
+  return p ? ProviderFromJson(*p).status.control_plane : ControlPlane{};
+}
+
 Ledger Caches::CurrentLedger() { return book_.Compute(CurrentProviderSpec().capacity, false); }
 
 }  // namespace iarnet

@@ -70,6 +70,8 @@ class Caches {
 
   // The IarnetProvider's spec from the cache (the configured one until it is seen).
   ProviderSpec CurrentProviderSpec();
+  // The control plane's record in the IarnetProvider's status, from the cache.
+  ControlPlane CurrentControlPlane();
   // The published ledger: cached records and our written charges, no reservations.
   Ledger CurrentLedger();
 

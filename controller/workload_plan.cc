@@ -219,8 +219,26 @@ WorkloadPlan PodRefused(const Workload& w, const std::string& message, const std
   return plan;
 }
 
+bool MapsHostInternal(const std::vector<HostAlias>& aliases) {
+  for (const auto& a : aliases) {
+    for (const auto& h : a.hostnames) {
+      if (h == kHostInternal) return true;
+    }
+  }
+  return false;
+}
+
+std::vector<HostAlias> HostAliasesFor(const ProviderSpec& provider,
+                                      const std::string& control_plane_address) {
+  std::vector<HostAlias> aliases = provider.host_aliases;
+  if (!control_plane_address.empty() && !MapsHostInternal(aliases)) {
+    aliases.push_back({control_plane_address, {kHostInternal}});
+  }
+  return aliases;
+}
+
 json BuildPod(const Workload& w, const ProviderSpec& provider, const std::string& image,
-              const std::string& provider_id) {
+              const std::string& provider_id, const std::string& control_plane_address) {
   json env = json::array();
   for (const auto& e : w.spec.env) env.push_back({{"name", e.name}, {"value", e.value}});
   json quantities = {{"cpu", FormatMillicores(w.spec.resources.cpu)},
@@ -252,9 +270,10 @@ json BuildPod(const Workload& w, const ProviderSpec& provider, const std::string
                        {"image", image},
                        {"env", env},
                        {"resources", {{"requests", quantities}, {"limits", quantities}}}}})}}}};
-  if (!provider.host_aliases.empty()) {
+  std::vector<HostAlias> host_aliases = HostAliasesFor(provider, control_plane_address);
+  if (!host_aliases.empty()) {
     json aliases = json::array();
-    for (const auto& h : provider.host_aliases)
+    for (const auto& h : host_aliases)
       aliases.push_back({{"ip", h.ip}, {"hostnames", h.hostnames}});
     pod["spec"]["hostAliases"] = aliases;
   }

@@ -79,11 +79,19 @@ WorkloadPlan Plan(const PlanInputs& in);
 // the workload fails (reason PodInvalid, the server's message) and its charge is released.
 WorkloadPlan PodRefused(const Workload& w, const std::string& message, const std::string& now);
 
+// Whether a configured alias names host.internal.
+bool MapsHostInternal(const std::vector<HostAlias>& aliases);
+// The host aliases of component Pods: the configured ones; and, unless one of them
+// already names host.internal (a configured alias always wins), host.internal mapped to
+// `control_plane_address` (the control plane's IP kept at Connect; "" for none).
+std::vector<HostAlias> HostAliasesFor(const ProviderSpec& provider,
+                                      const std::string& control_plane_address);
+
 // The Pod a workload runs in (name = the workload's name): a controller ownerReference,
 // the iarnet labels, one container "main" with the env, requests = limits, GPUs as
-// nvidia.com/gpu, restartPolicy Never, and the provider's host aliases.
+// nvidia.com/gpu, restartPolicy Never, and HostAliasesFor(provider, control_plane_address).
 json BuildPod(const Workload& w, const ProviderSpec& provider, const std::string& image,
-              const std::string& provider_id);
+              const std::string& provider_id, const std::string& control_plane_address = "");
 
 // A JSON patch setting a workload's finalizers to `finalizers` without ours, plus ours
 // when `with_release`, applied only if the workload is still at `resource_version`.

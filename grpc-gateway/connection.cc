@@ -33,7 +33,7 @@ ConnectionOutcome Ok(std::optional<ControlPlane> write = std::nullopt) {
 
 ControlPlane Fresh(const std::string& id, SystemTime now) {
   std::string t = kube::FormatTime(now);
-  return {id, t, t};
+  return {id, t, t, ""};
 }
 
 ConnectionOutcome Mismatch(const std::string& connected, const std::string& id) {
@@ -73,7 +73,12 @@ ConnectionOutcome DecideHealthCheck(const ControlPlane& cp, const std::string& i
                                     const ConnectionPolicy& p) {
   if (auto bad = Unusable(id)) return *bad;
   std::string connected = ConnectedId(cp, now, p);
-  if (connected.empty()) return Ok(Fresh(id, now));
+  if (connected.empty()) {
+    // Taken by a check: the address seen at Connect still holds if it is the same one.
+    ControlPlane next = Fresh(id, now);
+    if (cp.provider_id == id) next.address = cp.address;
+    return Ok(next);
+  }
   if (connected != id) return Mismatch(connected, id);
   auto last = kube::ParseTime(cp.last_health_check);
   if (last && now - *last < p.health_write_every) return Ok();

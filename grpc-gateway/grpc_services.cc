@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "grpc-gateway/grpc_codes.h"
+#include "grpc-gateway/peer_address.h"
 #include "grpc-gateway/rpc_table.h"
 #include "provider/provider.pb.h"
 
@@ -56,8 +57,8 @@ ProviderGrpcService::ProviderGrpcService(std::string service_name, ProviderServi
     }
     paths_.push_back("/" + service_name + "/" + rpc.name);
     auto handle = [&rpc, &service, &metrics, service_name](
-                      ProviderGrpcService*, grpc::ServerContext*, const grpc::ByteBuffer* in,
-                      grpc::ByteBuffer* out) {
+                      ProviderGrpcService*, grpc::ServerContext* context,
+                      const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
       auto started = std::chrono::steady_clock::now();
       auto request = rpc.new_request();
       auto response = rpc.new_response();
@@ -67,7 +68,7 @@ ProviderGrpcService::ProviderGrpcService(std::string service_name, ProviderServi
                   "the request is not a valid " + request->GetTypeName() + " message"};
       } else {
         try {
-          status = rpc.call(service, *request, response.get());
+          status = rpc.call(service, *request, response.get(), {PeerIp(context->peer())});
         } catch (const std::exception& e) {
           status = {grpc::StatusCode::INTERNAL, e.what()};
         }

@@ -127,6 +127,9 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
     if (ec) return OnReadError(ec);
     auto& header = parser_->get();
     request_.method = std::string(header.method_string());
+    beast::error_code remote_ec;
+    auto remote = stream_.socket().remote_endpoint(remote_ec);
+    if (!remote_ec) request_.remote_ip = remote.address().to_string();
     request_.target = std::string(header.target());
     if (beast::iequals(header[http::field::expect], "100-continue") && !parser_->is_done()) {
       // curl asks before sending a body over 1 KiB and would otherwise wait a second.

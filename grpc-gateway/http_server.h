@@ -48,6 +48,7 @@ struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // the path with its query, as sent
   std::string body;
+  std::string remote_ip;  // the client's address ("" when the socket no longer knows it)
 };
 
 struct HttpResponse {

@@ -56,7 +56,8 @@ kube::json ControlPlanePatch(const ControlPlane& cp, const std::string& resource
   if (!cp.provider_id.empty()) {
     value = {{"providerId", cp.provider_id},
              {"connectedAt", cp.connected_at},
-             {"lastHealthCheck", cp.last_health_check}};
+             {"lastHealthCheck", cp.last_health_check},
+             {"address", cp.address.empty() ? kube::json(nullptr) : kube::json(cp.address)}};
   }
   return {{"metadata", {{"resourceVersion", resource_version}}},
           {"status", {{"controlPlane", value}}}};
@@ -147,18 +148,37 @@ ConnectionOutcome ProviderService::UpdateConnection(Decide decide) {
   }
 }
 
-grpc::Status ProviderService::Connect(const pb::ConnectRequest& r, pb::ConnectResponse* out) {
+grpc::Status ProviderService::Connect(const pb::ConnectRequest& r, pb::ConnectResponse* out,
+                                      const CallContext& context) {
   const std::string& id = r.provider_id();
+  // Kept for host.internal in component Pods (workload_plan.h: HostAliasesFor) only when
+  // Pods can reach it; otherwise said once, with what to configure.
+  std::string address = context.peer_ip;
+  auto unreachable =
+      address.empty() ? std::optional<std::string>("unknown") : UnreachableFromPods(address);
+  if (unreachable) address.clear();
   try {
     auto o = UpdateConnection([&](const ControlPlane& cp, SystemTime now) {
-      return DecideConnect(cp, id, now, options_.connection);
+      ConnectionOutcome d = DecideConnect(cp, id, now, options_.connection);
+      if (d.write) d.write->address = address;
+      return d;
     });
     out->set_success(o.ok);
     out->set_error(o.error);
     if (o.ok) {
       recorder_.Forget();  // the stored record is the truth again
       Tally([&](HealthCheckTally& t) { t.Set(id); });
-      KLOG(kInfo, "grpc") << "control plane " << kube::Quoted(id) << " connected";
+      KLOG(kInfo, "grpc") << "control plane " << kube::Quoted(id) << " connected"
+                          << (address.empty() ? "" : " from " + address);
+      bool configured = MapsHostInternal(caches_.CurrentProviderSpec().host_aliases);
+      if (unreachable && !configured && !warned_unreachable_.exchange(true)) {
+        KLOG(kWarning, "grpc") << "the control plane connected from "
+                               << (context.peer_ip.empty() ? "an unknown address" : context.peer_ip)
+                               << ", " << *unreachable
+                               << ", which component Pods cannot reach: host.internal is not "
+                                  "mapped in them; set provider.host_aliases (Helm: "
+                                  "provider.hostAliases) to the control plane's address";
+      }
     } else {
       KLOG(kInfo, "grpc") << "Connect from " << kube::Quoted(id) << " refused: " << o.error;
     }

@@ -21,6 +21,7 @@
 #include "grpc-gateway/connection_recorder.h"
 #include "grpc-gateway/health_check_tally.h"
 #include "grpc-gateway/metrics.h"
+#include "grpc-gateway/peer_address.h"
 #include "kube/client.h"
 #include "resource/provider/provider.pb.h"
 
@@ -38,7 +39,8 @@ class ProviderService {
                   ChangeNotifier& workload_changes, Metrics& metrics, ServiceOptions options);
 
   using S = grpc::Status;
-  S Connect(const resource::provider::ConnectRequest& r, resource::provider::ConnectResponse* out);
+  S Connect(const resource::provider::ConnectRequest& r, resource::provider::ConnectResponse* out,
+            const CallContext& context);
   S Disconnect(const resource::provider::DisconnectRequest& r,
                resource::provider::DisconnectResponse* out);
   S GetCapacity(const resource::provider::GetCapacityRequest& r,
@@ -91,7 +93,8 @@ class ProviderService {
   ServiceOptions options_;
   std::string ns_;
   std::atomic<bool> serving_{false};
-  std::mutex tally_mu_;  // guards tally_; a leaf lock
+  std::atomic<bool> warned_unreachable_{false};  // the host.internal warning, said once
+  std::mutex tally_mu_;                          // guards tally_; a leaf lock
   HealthCheckTally tally_;
   ConnectionRecorder recorder_;  // last: its writer thread uses the members above
 };

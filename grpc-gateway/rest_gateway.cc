@@ -144,7 +144,7 @@ HttpResponse RestGateway::Handle(const HttpRequest& req) {
     }
     const auto& request = std::get<std::unique_ptr<Message>>(parsed);
     auto response = rpc->new_response();
-    grpc::Status s = rpc->call(service_, *request, response.get());
+    grpc::Status s = rpc->call(service_, *request, response.get(), {req.remote_ip});
     if (!s.ok()) {
       return Error(HttpStatusFor(s.error_code()), CanonicalCodeName(s.error_code()),
                    s.error_message());

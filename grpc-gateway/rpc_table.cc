@@ -9,17 +9,20 @@ const grpc::Status kNotServing(grpc::StatusCode::UNAVAILABLE,
                                "not ready: the provider has not synced its view of the cluster "
                                "(the Kubernetes API may be unreachable); retry later");
 
-template <class Req, class Resp>
+template <class Req, class Resp, class... Context>
 Rpc Make(std::string name, bool older,
-         grpc::Status (ProviderService::*handler)(const Req&, Resp*)) {
+         grpc::Status (ProviderService::*handler)(const Req&, Resp*, const Context&...)) {
   Rpc r;
   r.name = std::move(name);
   r.in_older_service = older;
   r.new_request = [] { return std::make_unique<Req>(); };
   r.new_response = [] { return std::make_unique<Resp>(); };
-  r.call = [handler](ProviderService& s, const Message& req, Message* resp) {
+  // A handler takes the CallContext when it needs it (Connect), or not.
+  r.call = [handler](ProviderService& s, const Message& req, Message* resp,
+                     const CallContext& context) {
     if (!s.Serving()) return kNotServing;
-    return (s.*handler)(static_cast<const Req&>(req), static_cast<Resp*>(resp));
+    return (s.*handler)(static_cast<const Req&>(req), static_cast<Resp*>(resp),
+                        static_cast<const Context&>(context)...);
   };
   return r;
 }

@@ -27,7 +27,9 @@ struct Rpc {
   std::function<std::unique_ptr<Message>()> new_request;
   std::function<std::unique_ptr<Message>()> new_response;
   // Calls the handler; `request` and `response` have the types new_* make.
-  std::function<grpc::Status(ProviderService&, const Message& request, Message* response)> call;
+  std::function<grpc::Status(ProviderService&, const Message& request, Message* response,
+                             const CallContext& context)>
+      call;
 };
 
 const std::vector<Rpc>& Rpcs();

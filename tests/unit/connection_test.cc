@@ -12,7 +12,7 @@ namespace {
 const SystemTime kT0 = std::chrono::sys_days{std::chrono::year{2026} / 11 / 30} + 12h;
 ConnectionPolicy Policy() { return {90s, 10s}; }
 ControlPlane At(const std::string& id, SystemTime t) {
-  return {id, kube::FormatTime(t), kube::FormatTime(t)};
+  return {id, kube::FormatTime(t), kube::FormatTime(t), ""};
 }
 }  // namespace
 
@@ -116,4 +116,21 @@ TEST_CASE("connection: what the provider knows is the stored record or its own n
   CHECK(ConnectedId(stored, kT0 + 100s, Policy()).empty());
   CHECK(ConnectedId(Known(stored, At("provider.a", kT0 + 60s)), kT0 + 100s, Policy()) ==
         "provider.a");
+}
+
+TEST_CASE("connection: a check that takes the expired slot keeps the address only for its id") {
+  ControlPlane old = At("provider.a", kT0);
+  old.address = "192.168.5.9";
+  auto same = DecideHealthCheck(old, "provider.a", kT0 + 200s, Policy());
+  REQUIRE(same.write);
+  CHECK(same.write->address == "192.168.5.9");
+  auto other = DecideHealthCheck(old, "provider.b", kT0 + 200s, Policy());
+  REQUIRE(other.write);
+  CHECK(other.write->address.empty());
+  // A check within the session carries the record on, address included.
+  ControlPlane live = At("provider.a", kT0);
+  live.address = "192.168.5.9";
+  auto later = DecideHealthCheck(live, "provider.a", kT0 + 30s, Policy());
+  REQUIRE(later.write);
+  CHECK(later.write->address == "192.168.5.9");
 }

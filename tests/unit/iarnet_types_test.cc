@@ -87,7 +87,8 @@ TEST_CASE("provider spec and status map both ways") {
                           "available": {"cpu": 6500, "memory": 7516192768, "gpu": 3},
                           "admittedCount": 2},
                "display": {"cpu": "1500m/8", "memory": "1Gi/8Gi", "gpu": "1/4"},
-               "controlPlane": {"providerId": "provider.abc", "connectedAt": "t0", "lastHealthCheck": "t1"}}
+               "controlPlane": {"providerId": "provider.abc", "connectedAt": "t0", "lastHealthCheck": "t1",
+                                "address": "192.168.5.9"}}
   })");
   Provider p = ProviderFromJson(j);
   CHECK(p.spec.capacity == Resources{8000, 8589934592, 4});
@@ -98,6 +99,7 @@ TEST_CASE("provider spec and status map both ways") {
   CHECK(p.status.used == Resources{1500, 1073741824, 1});
   CHECK(p.status.admitted_count == 2);
   CHECK(p.status.control_plane.provider_id == "provider.abc");
+  CHECK(p.status.control_plane.address == "192.168.5.9");
   CHECK(ToJson(p.status) == j["status"]);
   CHECK(ProviderFromJson(json{{"spec", ToJson(p.spec)}}).spec.languages == p.spec.languages);
 }

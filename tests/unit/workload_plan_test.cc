@@ -412,3 +412,24 @@ TEST_CASE("plan: a Deploy's rejected workload stays rejected, a kubectl one wait
   CHECK(f.Run().Empty());
   CHECK_FALSE(f.Run().status);
 }
+
+TEST_CASE("host aliases: host.internal maps to the control plane unless configured") {
+  ProviderSpec provider;
+  CHECK(HostAliasesFor(provider, "").empty());
+  CHECK(HostAliasesFor(provider, "192.168.5.9") ==
+        std::vector<HostAlias>{{"192.168.5.9", {"host.internal"}}});
+  // Other configured aliases stay, and the control plane's is added.
+  provider.host_aliases = {{"10.0.0.7", {"registry.local"}}};
+  CHECK(
+      HostAliasesFor(provider, "192.168.5.9") ==
+      std::vector<HostAlias>{{"10.0.0.7", {"registry.local"}}, {"192.168.5.9", {"host.internal"}}});
+  // A configured host.internal always wins.
+  provider.host_aliases = {{"10.0.0.8", {"other", "host.internal"}}};
+  CHECK(MapsHostInternal(provider.host_aliases));
+  CHECK(HostAliasesFor(provider, "192.168.5.9") == provider.host_aliases);
+  Fixture f;
+  f.provider.host_aliases.clear();
+  CHECK(BuildPod(f.w, f.provider, "py:1", "p", "192.168.5.9")["spec"]["hostAliases"] ==
+        json::array({{{"ip", "192.168.5.9"}, {"hostnames", {"host.internal"}}}}));
+  CHECK_FALSE(BuildPod(f.w, f.provider, "py:1", "p")["spec"].contains("hostAliases"));
+}

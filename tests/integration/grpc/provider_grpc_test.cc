@@ -206,6 +206,50 @@ TEST_CASE("grpc: health checks are answered while the API server or etcd is down
                  std::chrono::seconds(90)));
 }
 
+TEST_CASE("grpc: host.internal in component Pods maps to the control plane seen on Connect") {
+  auto c = AdminClient();
+  TestNamespace ns(*c, "grpc");
+  Provider p(ns, 1000);
+  // The real node's interface address is this host's too: a call to it comes from it,
+  // as a control plane on another machine would, where Pods can reach it.
+  const char* env_ip = std::getenv("IARNET_REAL_NODE_IP");
+  const std::string node_ip = env_ip ? env_ip : "10.213.0.1";
+  iarnet::ProviderClient remote(grpc::CreateChannel(node_ip + ":" + std::to_string(p.port),
+                                                    grpc::InsecureChannelCredentials()),
+                                "resource.provider.Service");
+  auto stored = [&] { return c->Get(kProviders, ns, "iarnet-provider")["status"]["controlPlane"]; };
+
+  // From loopback: nothing Pods could reach, so no alias; the log says what to configure.
+  REQUIRE(Connect(*p.current, "provider.local").success());
+  CHECK_FALSE(stored().contains("address"));
+  CHECK(Deploy(*p.current, DeployOf("comp.local", 10, "provider.local")) == "");
+  CHECK_FALSE(PodOf(*c, ns, "comp.local")["spec"].contains("hostAliases"));
+  CHECK(p.process->WaitForLog("which component Pods cannot reach"));
+  CHECK(Undeploy(*p.current, "comp.local", "provider.local") == "");
+  pb::DisconnectRequest dr;
+  dr.set_provider_id("provider.local");
+  pb::DisconnectResponse disconnected;
+  REQUIRE(p.current->Call("Disconnect", dr, &disconnected).ok());
+
+  // From the node's address: kept in the IarnetProvider status and mapped in the Pod.
+  REQUIRE(Connect(remote, "provider.a").success());
+  CHECK(stored()["address"] == node_ip);
+  json alias = json::array({{{"ip", node_ip}, {"hostnames", {"host.internal"}}}});
+  CHECK(Deploy(remote, DeployOf("comp.a", 10, "provider.a")) == "");
+  CHECK(PodOf(*c, ns, "comp.a")["spec"]["hostAliases"] == alias);
+
+  // A restart keeps it: it is read back from the status.
+  p.Restart();
+  REQUIRE(Eventually(
+      [&] {
+        return HealthCheck(remote, "provider.a").error_code() != grpc::StatusCode::UNAVAILABLE;
+      },
+      std::chrono::seconds(20)));
+  CHECK(Deploy(remote, DeployOf("comp.b", 10, "provider.a")) == "");
+  CHECK(PodOf(*c, ns, "comp.b")["spec"]["hostAliases"] == alias);
+  RequireLedgerExact(*c, ns);
+}
+
 TEST_CASE("grpc: the older service name serves all its RPCs") {
   auto c = AdminClient();
   TestNamespace ns(*c, "grpc");
