@@ -241,7 +241,8 @@ Provider ProviderFromJson(const json& object) {
   p.status.admitted_count = ledger.Int("admittedCount");
   Reader cp = status.Object("controlPlane");
   p.status.control_plane = {cp.String("providerId"), cp.String("connectedAt"),
-                            cp.String("lastHealthCheck"), cp.String("address")};
+                            cp.String("lastHealthCheck"), cp.String("address"),
+                            cp.Int("healthCheckIntervalSeconds")};
   p.status.conditions = ReadConditions(status);
   p.status.observed_generation = status.Int("observedGeneration");
   return p;
@@ -264,6 +265,9 @@ json ToJson(const ProviderStatus& s) {
     if (!cp.connected_at.empty()) c["connectedAt"] = cp.connected_at;
     if (!cp.last_health_check.empty()) c["lastHealthCheck"] = cp.last_health_check;
     if (!cp.address.empty()) c["address"] = cp.address;
+    if (cp.health_check_interval_seconds) {
+      c["healthCheckIntervalSeconds"] = cp.health_check_interval_seconds;
+    }
     out["controlPlane"] = c;
   }
   if (!s.conditions.empty()) out["conditions"] = WriteConditions(s.conditions);

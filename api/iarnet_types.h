@@ -128,6 +128,10 @@ struct ControlPlane {
   // The control plane's IP as the provider saw it on Connect, when Pods can reach it:
   // what host.internal maps to in component Pods without a configured alias.
   std::string address;
+  // The interval between its health checks as the provider measured it, in whole
+  // seconds rounded up (0: not measured yet): what decides how soon another id may take
+  // over (connection.h).
+  int64_t health_check_interval_seconds = 0;
   bool operator==(const ControlPlane&) const = default;
 };
 

@@ -141,7 +141,7 @@ bool IpAddress(const std::string& ip) {
 void ParseProvider(const YAML::Node& p, Config::Provider& out) {
   CheckKeys(p, "provider",
             {"name", "languages", "host_aliases", "deploy_timeout", "undeploy_timeout",
-             "health_check_timeout", "image_pull_timeout"});
+             "health_check_timeout", "image_pull_timeout", "takeover_floor"});
   if (auto v = p["name"]) {
     out.name = Scalar(v, "provider.name");
     if (out.name.empty() || out.name.size() > 63 || !HostName(out.name) ||
@@ -190,6 +190,7 @@ void ParseProvider(const YAML::Node& p, Config::Provider& out) {
   OptionalPositiveDuration(p, "provider", "undeploy_timeout", out.undeploy_timeout);
   OptionalPositiveDuration(p, "provider", "health_check_timeout", out.health_check_timeout);
   OptionalPositiveDuration(p, "provider", "image_pull_timeout", out.image_pull_timeout);
+  OptionalPositiveDuration(p, "provider", "takeover_floor", out.takeover_floor);
 }
 
 void ParseLeaderElection(const YAML::Node& l, Config::LeaderElection& out) {
@@ -361,6 +362,7 @@ std::string FormatConfig(const Config& c) {
       << "provider.image_pull_timeout=" << c.provider.image_pull_timeout.count() << "ms\n"
       << "provider.languages=" << langs << "\n"
       << "provider.name=" << c.provider.name << "\n"
+      << "provider.takeover_floor=" << c.provider.takeover_floor.count() << "ms\n"
       << "provider.undeploy_timeout=" << c.provider.undeploy_timeout.count() << "ms\n";
   const auto& le = c.leader_election;
   out << "leader_election.enabled=" << b(le.enabled) << "\n"

@@ -56,7 +56,10 @@ struct Config {
     Millis deploy_timeout{10000};        // Deploy waits this long for the verdict and the Pod
     Millis undeploy_timeout{10000};      // Undeploy waits this long for the release
     Millis health_check_timeout{90000};  // a silent control plane is forgotten after this
-    Millis image_pull_timeout{60000};    // a Pod that cannot pull its image fails after this
+    // ...or sooner: after two of its measured check intervals plus 5 s, but never sooner
+    // than this (connection.h), so that a re-registered control plane need not wait.
+    Millis takeover_floor{15000};
+    Millis image_pull_timeout{60000};  // a Pod that cannot pull its image fails after this
   } provider;
   struct Usage {
     // Fall back to the kubelet summary (node proxy; RBAC: get nodes/proxy) when the

@@ -50,11 +50,30 @@ std::optional<ConnectionOutcome> Unusable(const std::string& id) {
 
 }  // namespace
 
+std::chrono::milliseconds SilenceAllowed(const ControlPlane& cp, const ConnectionPolicy& p) {
+  if (cp.health_check_interval_seconds <= 0) return p.timeout;
+  auto learned = 2 * std::chrono::seconds(cp.health_check_interval_seconds) + p.takeover_margin;
+  return std::min<std::chrono::milliseconds>(
+      p.timeout, std::max<std::chrono::milliseconds>(p.takeover_floor, learned));
+}
+
 std::string ConnectedId(const ControlPlane& cp, SystemTime now, const ConnectionPolicy& p) {
   if (cp.provider_id.empty()) return "";
   auto seen = LastSeen(cp);
-  if (!seen || now - *seen > p.timeout) return "";
+  if (!seen || now - *seen > SilenceAllowed(cp, p)) return "";
   return cp.provider_id;
+}
+
+ControlPlane Heard(const ControlPlane& cp, SystemTime now) {
+  ControlPlane next = cp;
+  // Only the gap between two checks: Connect is followed by a check at once.
+  if (auto last = kube::ParseTime(cp.last_health_check);
+      last && cp.last_health_check != cp.connected_at) {
+    auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(now - *last);
+    if (gap.count() > 0) next.health_check_interval_seconds = (gap.count() + 999) / 1000;
+  }
+  next.last_health_check = kube::FormatTime(now);
+  return next;
 }
 
 ConnectionOutcome DecideConnect(const ControlPlane& cp, const std::string& id, SystemTime now,
@@ -82,9 +101,7 @@ ConnectionOutcome DecideHealthCheck(const ControlPlane& cp, const std::string& i
   if (connected != id) return Mismatch(connected, id);
   auto last = kube::ParseTime(cp.last_health_check);
   if (last && now - *last < p.health_write_every) return Ok();
-  ControlPlane next = cp;
-  next.last_health_check = kube::FormatTime(now);
-  return Ok(next);
+  return Ok(Heard(cp, now));
 }
 
 ConnectionOutcome DecideDisconnect(const ControlPlane& cp, const std::string& id, SystemTime now,

@@ -1,8 +1,12 @@
 // Which control plane is connected, decided purely from what IarnetProvider status
 // records (ControlPlane) and the time: one control plane at a time; the same id may
-// reconnect; a control plane silent for longer than the timeout is forgotten, so
-// another may take the slot. The caller reads the record, decides here, and writes
-// `write` (when set) conditionally on the resourceVersion it read.
+// reconnect; a control plane silent for too long is forgotten, so another may take the
+// slot. "Too long" is learned from its own checks: two of its measured intervals plus a
+// margin, never less than takeover_floor and never more than timeout (90 s, also the
+// limit before any interval is measured). The real control plane never reconnects after
+// one failed check and its operator re-registers it under a new id, which must not wait
+// 90 s when the old id checked every few seconds. The caller reads the record, decides here, and
+// writes `write` (when set) conditionally on the resourceVersion it read.
 #pragma once
 
 #include <chrono>
@@ -18,10 +22,21 @@ using SystemTime = std::chrono::system_clock::time_point;
 struct ConnectionPolicy {
   std::chrono::milliseconds timeout{90000};             // forget a silent control plane
   std::chrono::milliseconds health_write_every{10000};  // at most one status write per
+  std::chrono::milliseconds takeover_floor{15000};      // never forgotten sooner
+  std::chrono::milliseconds takeover_margin{5000};      // added to two intervals
 };
+
+// How long the control plane of `cp` may stay silent before it is forgotten.
+std::chrono::milliseconds SilenceAllowed(const ControlPlane& cp, const ConnectionPolicy& p);
 
 // The connected id, or "" when nobody is connected or the record has expired.
 std::string ConnectedId(const ControlPlane& cp, SystemTime now, const ConnectionPolicy& p);
+
+// `cp` (the connected control plane's record) after a health check from it at `now`: the
+// check's time, and the interval since the one before (when one was heard) as the new
+// measurement. The latest gap wins: a control plane that checks faster lets others in
+// sooner, one that slows down is given longer at once.
+ControlPlane Heard(const ControlPlane& cp, SystemTime now);
 
 struct ConnectionOutcome {
   bool ok = false;

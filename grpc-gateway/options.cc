@@ -49,6 +49,7 @@ UsageOptions UsageOptionsFrom(const Config& config) {
 ServiceOptions ServiceOptionsFrom(const Config& config) {
   ServiceOptions o;
   o.connection.timeout = config.provider.health_check_timeout;
+  o.connection.takeover_floor = config.provider.takeover_floor;
   // Stored health checks are refreshed often enough that the timeout never fires while
   // the control plane keeps calling.
   o.connection.health_write_every = std::min<std::chrono::milliseconds>(

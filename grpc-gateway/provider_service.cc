@@ -57,7 +57,10 @@ kube::json ControlPlanePatch(const ControlPlane& cp, const std::string& resource
     value = {{"providerId", cp.provider_id},
              {"connectedAt", cp.connected_at},
              {"lastHealthCheck", cp.last_health_check},
-             {"address", cp.address.empty() ? kube::json(nullptr) : kube::json(cp.address)}};
+             {"address", cp.address.empty() ? kube::json(nullptr) : kube::json(cp.address)},
+             {"healthCheckIntervalSeconds", cp.health_check_interval_seconds
+                                                ? kube::json(cp.health_check_interval_seconds)
+                                                : kube::json(nullptr)}};
   }
   return {{"metadata", {{"resourceVersion", resource_version}}},
           {"status", {{"controlPlane", value}}}};
@@ -111,7 +114,12 @@ void ProviderService::StoreHealthCheck(const ControlPlane& record) {
     // Only while the same control plane holds the record: a Disconnect or another
     // control plane that took over since wins.
     if (cp.provider_id != record.provider_id) return ConnectionOutcome{};
-    return DecideHealthCheck(cp, record.provider_id, *checked, options_.connection);
+    ConnectionOutcome o = DecideHealthCheck(cp, record.provider_id, *checked, options_.connection);
+    // The interval as measured on the checks heard, not on the stored, coarser times.
+    if (o.write && record.health_check_interval_seconds) {
+      o.write->health_check_interval_seconds = record.health_check_interval_seconds;
+    }
+    return o;
   });
 }
 
@@ -222,13 +230,17 @@ grpc::Status ProviderService::HealthCheck(const pb::HealthCheckRequest& r,
   bool connected =
       alive.provider_id == id && !iarnet::ConnectedId(alive, now, options_.connection).empty();
   if (o.ok && connected) {
-    ControlPlane heard = alive;
-    heard.last_health_check = kube::FormatTime(now);
+    // The interval is measured on what this replica heard (the stored time lags by up to
+    // health_write_every), and stored with the next write.
+    ControlPlane heard = Heard(alive, now);
     recorder_.Heard(heard);
     // Stored at most every health_write_every, judged on what is stored, in the background.
     // (`connected` implies `stored` names the caller: Known never swaps the id.)
     ConnectionOutcome w = DecideHealthCheck(stored, id, now, options_.connection);
-    if (w.ok && w.write) recorder_.Record(*w.write);
+    if (w.ok && w.write) {
+      w.write->health_check_interval_seconds = heard.health_check_interval_seconds;
+      recorder_.Record(*w.write);
+    }
   } else if (o.ok && o.write) {
     // Taking a free slot is a decision between control planes: stored before the answer.
     try {

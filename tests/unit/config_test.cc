@@ -150,6 +150,7 @@ TEST_CASE("the effective configuration prints as sorted key=value lines") {
         "provider.image_pull_timeout=60000ms\n"
         "provider.languages=python=iarnet/component:python_3.11-latest\n"
         "provider.name=iarnet-provider\n"
+        "provider.takeover_floor=15000ms\n"
         "provider.undeploy_timeout=10000ms\n"
         "resource.cpu=2000\n"
         "resource.gpu=1\n"

@@ -134,3 +134,31 @@ TEST_CASE("connection: a check that takes the expired slot keeps the address onl
   REQUIRE(later.write);
   CHECK(later.write->address == "192.168.5.9");
 }
+
+TEST_CASE("connection: takeover after two learned intervals plus the margin, within the bounds") {
+  ConnectionPolicy p;  // timeout 90 s, floor 15 s, margin 5 s
+  ControlPlane cp = At("provider.a", kT0);
+  CHECK(SilenceAllowed(cp, p) == 90s);  // nothing measured yet
+  // Connect's own check at once measures nothing; the next ones measure their gap.
+  cp = Heard(cp, kT0 + 1s);
+  CHECK(cp.health_check_interval_seconds == 0);
+  cp = Heard(cp, kT0 + 1s + 30s);
+  CHECK(cp.health_check_interval_seconds == 30);
+  CHECK(SilenceAllowed(cp, p) == 65s);
+  CHECK(ConnectedId(cp, kT0 + 31s + 65s, p) == "provider.a");
+  CHECK(ConnectedId(cp, kT0 + 31s + 66s, p).empty());
+  CHECK(DecideConnect(cp, "provider.b", kT0 + 31s + 64s, p).ok == false);
+  CHECK(DecideConnect(cp, "provider.b", kT0 + 31s + 66s, p).ok);
+  // A fast control plane: the floor holds; a gap rounds up to whole seconds.
+  cp = Heard(cp, kT0 + 31s + 10ms);
+  CHECK(cp.health_check_interval_seconds == 1);
+  CHECK(SilenceAllowed(cp, p) == 15s);
+  // A slow one: never past the timeout.
+  cp = Heard(cp, kT0 + 31s + 10ms + 60s);
+  CHECK(SilenceAllowed(cp, p) == 90s);
+  // The learned interval travels with the stored record.
+  auto checked =
+      DecideHealthCheck(At("provider.a", kT0) /*just connected*/, "provider.a", kT0 + 20s, p);
+  REQUIRE(checked.write);
+  CHECK(checked.write->health_check_interval_seconds == 0);  // gap from Connect: not counted
+}

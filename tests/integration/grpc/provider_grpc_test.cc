@@ -118,6 +118,43 @@ TEST_CASE(
   CHECK(HealthCheck(*p.current, "provider.a").error_code() == grpc::StatusCode::PERMISSION_DENIED);
 }
 
+TEST_CASE("grpc: a new id takes over once the old one missed two of its check intervals") {
+  auto c = AdminClient();
+  TestNamespace ns(*c, "grpc");
+  Provider p(ns, 1000, "provider: {takeover_floor: 3s}\n");  // timeout: the default 90 s
+  REQUIRE(Connect(*p.current, "provider.a").success());
+  // Checking about every second: a re-registration under a new id is refused all along.
+  auto last_check = std::chrono::steady_clock::now();
+  for (int i = 0; i < 12; ++i) {
+    REQUIRE(HealthCheck(*p.current, "provider.a").ok());
+    last_check = std::chrono::steady_clock::now();
+    CHECK_FALSE(Connect(*p.current, "provider.b").success());
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  // The measured interval is stored (whole seconds, rounded up).
+  json stored;
+  CHECK(Eventually([&] {
+    stored = c->Get(kProviders, ns, "iarnet-provider")["status"]["controlPlane"];
+    int64_t interval = stored.value("healthCheckIntervalSeconds", 0);
+    return interval >= 1 && interval <= 3;
+  }));
+  INFO(stored.dump());
+  // Silent now: after two intervals plus 5 s (at least 7 s), long before the 90 s timeout,
+  // the new id gets in; never sooner.
+  REQUIRE(Eventually(
+      [&] {
+        bool in = Connect(*p.current, "provider.b").success();
+        if (!in) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        return in;
+      },
+      std::chrono::seconds(40)));
+  CHECK(std::chrono::steady_clock::now() - last_check >= std::chrono::seconds(7));
+  // The old id is refused, told who is connected.
+  grpc::Status old = HealthCheck(*p.current, "provider.a");
+  CHECK(old.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK(old.error_message().find("provider.b") != std::string::npos);
+}
+
 TEST_CASE("grpc: an operator restart between Connect and HealthCheck keeps the connection") {
   auto c = AdminClient();
   TestNamespace ns(*c, "grpc");
