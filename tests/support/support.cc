@@ -44,10 +44,46 @@ void StopComponent(const std::string& name) {
   }
 }
 
+namespace {
+
+// After an API server or etcd outage the controller manager's watches come back with
+// their backoff (up to a minute when outages follow each other): until then a new
+// namespace gets no default ServiceAccount, and Pods in it are refused. The test that
+// made the outage waits for that, so the tests after it find a whole cluster.
+void WaitForControllerManager() {
+  auto c = AdminClient();
+  std::unique_ptr<TestNamespace> probe;
+  bool made = Eventually(
+      [&] {
+        try {
+          probe = std::make_unique<TestNamespace>(*c, "probe");
+          return true;
+        } catch (const kube::Error&) {
+          return false;
+        }
+      },
+      std::chrono::seconds(120));
+  bool caught_up = made && Eventually(
+                               [&] {
+                                 try {
+                                   c->Get(kube::resources::kServiceAccounts, *probe, "default");
+                                   return true;
+                                 } catch (const kube::Error&) {
+                                   return false;
+                                 }
+                               },
+                               std::chrono::seconds(180));
+  if (!caught_up)
+    throw std::runtime_error("the controller manager did not catch up after a restart");
+}
+
+}  // namespace
+
 void StartComponent(const std::string& name) {
   if (Shell(Env("IARNET_SOURCE_DIR") + "/hack/local-cluster.sh start " + name) != 0) {
     throw std::runtime_error("cannot start " + name);
   }
+  if (name == "kube-apiserver" || name == "etcd") WaitForControllerManager();
 }
 
 TestNamespace::TestNamespace(kube::Client& client, const std::string& prefix) : client_(client) {
