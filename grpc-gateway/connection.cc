@@ -101,7 +101,11 @@ ConnectionOutcome DecideHealthCheck(const ControlPlane& cp, const std::string& i
   if (connected != id) return Mismatch(connected, id);
   auto last = kube::ParseTime(cp.last_health_check);
   if (last && now - *last < p.health_write_every) return Ok();
-  return Ok(Heard(cp, now));
+  // The interval is measured once, by Heard on the checks heard (the caller's record);
+  // the stored times here are too coarse for it.
+  ControlPlane next = cp;
+  next.last_health_check = kube::FormatTime(now);
+  return Ok(next);
 }
 
 ConnectionOutcome DecideDisconnect(const ControlPlane& cp, const std::string& id, SystemTime now,

@@ -64,41 +64,41 @@ std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const iarnet::Config&
   return grpc::SslServerCredentials(o);
 }
 
-// Blocks until SIGINT or SIGTERM; signals are taken synchronously so no handler runs
-// in an arbitrary thread. Meanwhile it hands the pages malloc holds free back to the
-// system when a burst of work is over (`burst_over`), and at least once a minute:
-// decoding cached objects on many threads leaves free pages in each thread's arena
-// that glibc would otherwise keep resident. `each_second` runs on every tick.
-int WaitForShutdownSignal(const std::function<bool()>& burst_over,
-                          const std::function<void()>& each_second) {
+// SIGINT and SIGTERM: blocked in every thread (main blocks them before any starts) and
+// taken synchronously, so no handler runs in an arbitrary thread.
+sigset_t ShutdownSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  const timespec tick{1, 0};
+  return set;
+}
+
+// Waits up to `d` for a shutdown signal: the signal, or 0.
+int WaitForSignalFor(std::chrono::milliseconds d) {
+  sigset_t set = ShutdownSignals();
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(d);
+  timespec t{static_cast<time_t>(secs.count()),
+             static_cast<long>(std::chrono::nanoseconds(d - secs).count())};
+  int sig = sigtimedwait(&set, nullptr, &t);
+  return sig > 0 ? sig : 0;
+}
+
+// Blocks until a shutdown signal. Meanwhile it hands the pages malloc holds free back to
+// the system when a burst of work is over (`burst_over`), and at least once a minute:
+// decoding cached objects on many threads leaves free pages in each thread's arena
+// that glibc would otherwise keep resident. `each_second` runs on every tick.
+int WaitForShutdownSignal(const std::function<bool()>& burst_over,
+                          const std::function<void()>& each_second) {
   int ticks = 0;
   for (;;) {
-    int sig = sigtimedwait(&set, nullptr, &tick);
-    if (sig > 0) return sig;
+    if (int sig = WaitForSignalFor(std::chrono::seconds(1))) return sig;
     each_second();
     if (burst_over() || ++ticks >= 60) {
       malloc_trim(0);
       ticks = 0;
     }
   }
-}
-
-// Waits up to `d` for SIGINT or SIGTERM (blocked in every thread): the signal, or 0.
-int WaitForSignalFor(std::chrono::milliseconds d) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(d);
-  timespec t{static_cast<time_t>(secs.count()),
-             static_cast<long>(std::chrono::nanoseconds(d - secs).count())};
-  int sig = sigtimedwait(&set, nullptr, &t);
-  return sig > 0 ? sig : 0;
 }
 
 // Brings the caches up. Without kubernetes.allow_connection_failure a cluster that cannot
@@ -203,10 +203,7 @@ int main(int argc, char** argv) {
   // gRPC and REST threads do little allocation each, so a few shared arenas suffice.
   mallopt(M_ARENA_MAX, 4);
   // Block the shutdown signals before any thread starts, so every thread inherits it.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
+  sigset_t set = ShutdownSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   if (const char* level = std::getenv("IARNET_LOG_LEVEL")) {

@@ -115,10 +115,8 @@ void ProviderService::StoreHealthCheck(const ControlPlane& record) {
     // control plane that took over since wins.
     if (cp.provider_id != record.provider_id) return ConnectionOutcome{};
     ConnectionOutcome o = DecideHealthCheck(cp, record.provider_id, *checked, options_.connection);
-    // The interval as measured on the checks heard, not on the stored, coarser times.
-    if (o.write && record.health_check_interval_seconds) {
-      o.write->health_check_interval_seconds = record.health_check_interval_seconds;
-    }
+    // The interval as measured on the checks heard (HealthCheck: Heard).
+    if (o.write) o.write->health_check_interval_seconds = record.health_check_interval_seconds;
     return o;
   });
 }
