@@ -1,5 +1,8 @@
 #include "grpc-gateway/connection.h"
 
+#include "grpc-gateway/config.h"
+#include "grpc-gateway/options.h"
+
 #include <catch2/catch.hpp>
 
 #include "kube/time_format.h"
@@ -161,4 +164,15 @@ TEST_CASE("connection: takeover after two learned intervals plus the margin, wit
       DecideHealthCheck(At("provider.a", kT0) /*just connected*/, "provider.a", kT0 + 20s, p);
   REQUIRE(checked.write);
   CHECK(checked.write->health_check_interval_seconds == 0);  // gap from Connect: not counted
+}
+
+TEST_CASE("connection: provider.takeover_floor from the config bounds the takeover") {
+  auto parsed = iarnet::ParseConfig("provider: {takeover_floor: 20s}", "test.yaml");
+  REQUIRE(std::holds_alternative<iarnet::Config>(parsed));
+  ConnectionPolicy p = iarnet::ServiceOptionsFrom(std::get<iarnet::Config>(parsed)).connection;
+  ControlPlane cp = At("provider.a", kT0);
+  cp.health_check_interval_seconds = 1;  // 2 s + 5 s learned: the floor decides
+  CHECK(SilenceAllowed(cp, p) == 20s);
+  CHECK(ConnectedId(cp, kT0 + 20s, p) == "provider.a");
+  CHECK(ConnectedId(cp, kT0 + 21s, p).empty());
 }
