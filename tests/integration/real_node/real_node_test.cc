@@ -11,6 +11,7 @@
 
 #include "api/names.h"
 #include "controller/usage_sources.h"
+#include "kube/error.h"
 #include "tests/support/control_plane.h"
 #include "tests/support/support.h"
 #include "tests/support/workload_census.h"
@@ -34,13 +35,68 @@ std::string LocalCluster(const std::string& args) {
 // While alive, new Pods can only land on the real node: the simulated nodes are cordoned
 // and the real node's taint is lifted (the other tests' thousands of Pods must never
 // reach it). Both are put back on the way out, even when the test fails.
+//
+// The API server's word is not enough: the scheduler learns of the cordons through its
+// Node watch, which lags on a loaded machine and, after a test restarted the API server,
+// comes back with backoff (a Pod created meanwhile landed on a simulated node). So the
+// constructor last labels the real node with a token and waits until a probe Pod that
+// selects the token is bound: the scheduler's Node watch delivers updates in order, so
+// once it saw the label it saw the cordons and the lifted taint before it.
 class OnlyRealNode {
  public:
-  OnlyRealNode() {
+  OnlyRealNode(kube::Client& c, const std::string& ns) {
     Kubectl("cordon -l iarnet.io/simulated-node=true");
     Kubectl("taint nodes " + kRealNode + " iarnet.io/real-node- 2>/dev/null || true");
+    Kubectl("label nodes " + kRealNode + " " + kProbeLabel + "=" + ns + " --overwrite");
+    std::string node;
+    try {
+      node = ProbeBinding(c, ns);
+    } catch (...) {
+      Restore();  // a constructor that throws runs no destructor
+      throw;
+    }
+    INFO("the scheduler's probe Pod was bound to '" << node << "'");
+    if (node != kRealNode) Restore();
+    REQUIRE(node == kRealNode);
   }
-  ~OnlyRealNode() {
+  ~OnlyRealNode() { Restore(); }
+
+ private:
+  static constexpr const char* kProbeLabel = "iarnet.io/scheduler-probe";
+
+  // Creates a Pod selecting the token and returns the node it is bound to ("" if the
+  // scheduler never binds it within 3 minutes); deletes the Pod.
+  static std::string ProbeBinding(kube::Client& c, const std::string& ns) {
+    json probe = {{"apiVersion", "v1"},
+                  {"kind", "Pod"},
+                  {"metadata", {{"name", "scheduler-probe"}}},
+                  {"spec",
+                   {{"restartPolicy", "Never"},
+                    {"terminationGracePeriodSeconds", 0},
+                    {"nodeSelector", {{kProbeLabel, ns}}},
+                    {"containers", {{{"name", "main"}, {"image", kTestImage}}}}}}};
+    // Retried: a namespace this new may not have its default ServiceAccount yet.
+    Eventually([&] {
+      try {
+        c.Create(kube::resources::kPods, ns, probe);
+      } catch (const kube::Error& e) {
+        if (!e.IsAlreadyExists()) throw;
+      }
+      return true;
+    });
+    std::string node;
+    Eventually(
+        [&] {
+          node = c.Get(kube::resources::kPods, ns, "scheduler-probe")["spec"].value("nodeName", "");
+          return !node.empty();
+        },
+        std::chrono::minutes(3));
+    c.Delete(kube::resources::kPods, ns, "scheduler-probe");
+    return node;
+  }
+
+  static void Restore() {
+    Shell("kubectl label nodes " + kRealNode + " " + kProbeLabel + "- >/dev/null");
     Shell("kubectl taint nodes " + kRealNode +
           " iarnet.io/real-node=true:NoSchedule --overwrite >/dev/null");
     Shell("kubectl uncordon -l iarnet.io/simulated-node=true >/dev/null");
@@ -57,7 +113,7 @@ std::unique_ptr<Provider> RealNodeProvider(const std::string& ns, int64_t cpu) {
 struct OnRealNode {
   std::unique_ptr<kube::Client> c = AdminClient();
   TestNamespace ns{*c, "real"};
-  OnlyRealNode real;
+  OnlyRealNode real{*c, ns};
   std::unique_ptr<Provider> p = RealNodeProvider(ns, 4000);
 };
 
@@ -264,7 +320,7 @@ TEST_CASE("real node: real-time usage from metrics-server, the kubelet summary, 
   auto c = AdminClient();
   TestNamespace ns(*c, "usage");
   TestNamespace other(*c, "usage-other");
-  OnlyRealNode real;
+  OnlyRealNode real(*c, ns);
   auto p = RealNodeProvider(ns, 4000);
 
   // Two busy components of ours; a labelled Pod no workload owns in the same namespace
