@@ -71,6 +71,7 @@ ObjectMeta ReadMeta(const Reader& m) {
   out.uid = m.String("uid");
   out.resource_version = m.String("resourceVersion");
   out.generation = m.Int("generation");
+  out.created = m.String("creationTimestamp");
   out.deleting = m.Has("deletionTimestamp");
   out.finalizers = m.Strings("finalizers");
   if (m.Has("labels")) out.labels = m.raw()["labels"];
@@ -184,6 +185,7 @@ Workload WorkloadFromJson(const json& object) {
   w.status.reason = status.String("reason");
   w.status.message = status.String("message");
   if (status.Has("exitCode")) w.status.exit_code = int(status.Int("exitCode"));
+  w.status.orphaned_at = status.String("orphanedAt");
   w.status.admission = AdmissionFromJson(object);
   w.status.conditions = ReadConditions(status);
   return w;
@@ -207,6 +209,7 @@ json ToJson(const WorkloadStatus& s) {
   if (!s.reason.empty()) out["reason"] = s.reason;
   if (!s.message.empty()) out["message"] = s.message;
   if (s.exit_code) out["exitCode"] = *s.exit_code;
+  if (!s.orphaned_at.empty()) out["orphanedAt"] = s.orphaned_at;
   if (s.admission) {
     out["admission"] = WriteResources(s.admission->charged);
     if (!s.admission->provider.empty()) out["admission"]["provider"] = s.admission->provider;
@@ -339,6 +342,11 @@ json ToJson(const WorkloadSpec& s) {
 bool CreatedByDeploy(const Workload& w) {
   return w.metadata.annotations.is_object() &&
          w.metadata.annotations.value(kCreatedByAnnotation, "") == "grpc";
+}
+
+bool DeployUnanswered(const Workload& w) {
+  return CreatedByDeploy(w) &&
+         w.metadata.annotations.value(kDeployAnnotation, "") == kDeployPending;
 }
 
 }  // namespace iarnet

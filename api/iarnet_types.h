@@ -62,6 +62,7 @@ struct ObjectMeta {
   std::string uid;
   std::string resource_version;
   int64_t generation = 0;
+  std::string created;    // metadata.creationTimestamp (RFC 3339, the API server's clock)
   bool deleting = false;  // metadata.deletionTimestamp is set
   std::vector<std::string> finalizers;
   json labels = json::object();
@@ -88,6 +89,9 @@ struct WorkloadStatus {
   std::optional<int> exit_code;
   std::optional<Admission> admission;
   std::vector<Condition> conditions;
+  // When the control-plane session that deployed it was first seen ended (RFC 3339;
+  // "" while it lasts): the orphan grace counts from here (workload_plan.h).
+  std::string orphaned_at;
   bool operator==(const WorkloadStatus&) const = default;
 };
 
@@ -176,6 +180,9 @@ std::optional<WorkloadRef> ControlledByWorkload(const json& object);
 // Whether the gRPC front end created the workload for a Deploy (kCreatedByAnnotation):
 // the control plane was told how that Deploy ended, and acts on it.
 bool CreatedByDeploy(const Workload& workload);
+// Whether it was created by a Deploy that has not answered success (kDeployAnnotation).
+// Workloads from before the annotation existed carry none: never unanswered.
+bool DeployUnanswered(const Workload& workload);
 
 // The spec as the CRD writes it (what WorkloadFromJson reads back).
 json ToJson(const WorkloadSpec& spec);

@@ -24,6 +24,14 @@ inline constexpr const char* kManagedSelector = "iarnet.managed=true";
 inline constexpr const char* kInstanceIdAnnotation = "iarnet.io/instance-id";
 inline constexpr const char* kProviderIdAnnotation = "iarnet.io/provider-id";
 inline constexpr const char* kCreatedByAnnotation = "iarnet.io/created-by";
+// How the Deploy that created a workload ended, as far as the control plane was told:
+// "pending" from creation until the Deploy answers success, then "answered" (written
+// just before the answer). A Deploy that fails deletes its workload; one that never
+// answered (the provider died meanwhile) leaves "pending", and the controller deletes
+// such a workload once that Deploy must have ended (workload_plan.h).
+inline constexpr const char* kDeployAnnotation = "iarnet.io/deploy";
+inline constexpr const char* kDeployPending = "pending";
+inline constexpr const char* kDeployAnswered = "answered";
 
 // The finalizer that holds a workload until its charge is released.
 inline constexpr const char* kReleaseFinalizer = "iarnet.io/release";

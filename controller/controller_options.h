@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace iarnet {
@@ -14,6 +15,18 @@ struct ControllerOptions {
   int workers = 16;  // reconciles of different workloads in parallel
   // A Pod that cannot pull its image is given up this long after admission (0: never).
   std::chrono::milliseconds image_pull_timeout{std::chrono::seconds(60)};
+  // A workload whose Deploy never answered is deleted this long after its creation
+  // (PlanInputs::interrupted_deploy_after; 0: never).
+  std::chrono::milliseconds interrupted_deploy_after{0};
+  // Orphans (PlanInputs::orphan_grace): deleted this long after their session ended;
+  // 0: kept. connected_id says which control plane is connected now ("" none); unset
+  // or nullopt: not known, and no workload is an orphan.
+  std::chrono::milliseconds orphan_grace{0};
+  std::function<std::optional<std::string>()> connected_id;
+  // Whether this replica may still write as the leader: checked right before every
+  // write, so a replica whose term ended (leader_election.h) writes nothing more, even
+  // when it is resumed mid-reconcile after being stopped. Unset: always.
+  std::function<bool()> may_write;
   // Called after each reconcile with its duration and "success" or "error" (metrics).
   std::function<void(double seconds, const std::string& result)> on_reconcile;
 };

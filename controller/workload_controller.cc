@@ -73,9 +73,29 @@ void WorkloadController::WriteLedgerLoop() {
   // A change after a quiet spell is written at once. Stop writes what is still pending.
   const auto interval = std::chrono::milliseconds(500);
   std::unique_lock<std::mutex> lock(ledger_mu_);
+  bool looked = false;
+  std::optional<std::string> connected;  // as last looked at (orphans)
   while (true) {
-    ledger_cv_.wait(lock, [this] { return ledger_dirty_ || ledger_stopping_; });
+    // Every 2 s also: whether the connected control plane changed (a session can end by
+    // silence alone, which no object change announces).
+    ledger_cv_.wait_for(lock, std::chrono::seconds(2),
+                        [this] { return ledger_dirty_ || ledger_stopping_; });
     if (!ledger_dirty_ && ledger_stopping_) return;
+    if (options_.connected_id) {
+      lock.unlock();
+      std::optional<std::string> now_connected = options_.connected_id();
+      if (looked && connected != now_connected) {
+        // Every workload's orphan rule looks again.
+        for (const auto& w : caches_.workloads().List()) {
+          const auto& meta = (*w)["metadata"];
+          queue_.Add(meta.value("namespace", "") + "/" + meta.value("name", ""));
+        }
+      }
+      connected = std::move(now_connected);
+      looked = true;
+      lock.lock();
+    }
+    if (!ledger_dirty_) continue;
     ledger_dirty_ = false;
     lock.unlock();
     WriteProviderStatus();
@@ -119,6 +139,12 @@ void WorkloadController::EnqueueRejected() {
   for (const auto& key : caches_.ledger_book().Rejected()) queue_.Add(key);
 }
 
+void WorkloadController::RequireLeading(const char* what) const {
+  if (options_.may_write && !options_.may_write())
+    throw std::runtime_error(std::string("not writing ") + what +
+                             ": this replica's term as leader has ended");
+}
+
 void WorkloadController::WriteProviderStatus() {
   std::lock_guard<std::mutex> writing(status_write_mu_);
   Ledger l = caches_.CurrentLedger();
@@ -140,11 +166,12 @@ void WorkloadController::WriteProviderStatus() {
   kube::PatchOptions o;
   o.subresource = "status";
   try {
+    RequireLeading("the provider's ledger");
     client_.Patch(kProviderResource, ns_, provider_name, kube::PatchType::kMerge, patch, o);
     std::lock_guard<std::mutex> lock(mu_);
     last_written_ledger_ = l;
     provider_status_written_ = true;
-  } catch (const kube::Error& e) {
+  } catch (const std::exception& e) {
     KLOG(kWarning, "controller") << "writing the provider's ledger: " << e.what();
   }
 }
@@ -217,6 +244,9 @@ std::optional<std::chrono::milliseconds> WorkloadController::Reconcile(const std
     Ledger ledger = caches_.ledger_book().Compute(provider.capacity, true);
     PlanInputs inputs{w, pod, provider, ledger, caches_.options().provider_name, Now()};
     inputs.image_pull_timeout = options_.image_pull_timeout;
+    inputs.interrupted_deploy_after = options_.interrupted_deploy_after;
+    inputs.orphan_grace = options_.orphan_grace;
+    if (options_.connected_id) inputs.connected_provider_id = options_.connected_id();
     WorkloadPlan plan = Plan(inputs);
     // An admission reserves its charge before the lock is let go, so the next admission
     // counts it while this one's status write is still in flight; the writes of
@@ -248,6 +278,7 @@ std::optional<kube::json> WorkloadController::Carry(const std::string& key, cons
     kube::json ops =
         FinalizerPatch(w.metadata.resource_version, w.metadata.finalizers, plan.add_finalizer);
     try {
+      RequireLeading("a finalizer");
       kube::json answer = client_.Patch(kWorkloadResource, ns, name, kube::PatchType::kJson, ops);
       caches_.workloads().Assume(answer);
       if (plan.add_finalizer) next = std::move(answer);  // next: admission
@@ -256,8 +287,20 @@ std::optional<kube::json> WorkloadController::Carry(const std::string& key, cons
       throw;
     }
   }
+  if (plan.delete_workload) {
+    kube::DeleteOptions o;
+    o.precondition_uid = w.metadata.uid;  // this workload, not a later one of the same name
+    RequireLeading("a workload deletion");
+    try {
+      client_.Delete(kWorkloadResource, ns, name, o);
+      KLOG(kInfo, "controller") << key << ": deleted: the Deploy that created it never answered";
+    } catch (const kube::Error& e) {
+      if (!e.IsNotFound() && !e.IsConflict()) throw;
+    }
+  }
   if (plan.delete_pod) {
     kube::DeleteOptions o;
+    RequireLeading("a Pod deletion");
     try {
       client_.Delete(kube::resources::kPods, ns, name, o);
     } catch (const kube::Error& e) {
@@ -272,6 +315,7 @@ std::optional<kube::json> WorkloadController::Carry(const std::string& key, cons
     if (!image) throw std::runtime_error("cannot create the Pod: " + why);
     std::string provider_id =
         w.spec.provider_id.empty() ? caches_.options().provider_name : w.spec.provider_id;
+    RequireLeading("a Pod");
     try {
       // Seen at once by the next reconcile (which would otherwise try to create it
       // again) and by the Deploy waiting for it.
@@ -290,6 +334,7 @@ std::optional<kube::json> WorkloadController::Carry(const std::string& key, cons
   if (plan.status) {
     kube::json updated = raw;
     updated["status"] = ToJson(*plan.status);
+    RequireLeading("a workload's status");
     kube::json answer =
         client_.UpdateStatus(kWorkloadResource, ns, updated);  // conditional on resourceVersion
     bool charge_changed = plan.status->admission.has_value() != w.status.admission.has_value();

@@ -9,8 +9,9 @@
 // - The handlers this controller adds to the caches' informers run on the informers'
 //   threads (and on Assume callers' threads): they only add keys to the queue.
 // - `workers` worker threads run Work -> Reconcile -> Carry; the ledger writer thread
-//   runs WriteLedgerLoop. Both start in StartReconciling (the leader only) and are
-//   joined by Stop.
+//   runs WriteLedgerLoop, and every 2 s re-queues every workload when the connected
+//   control plane changed (options_.connected_id, called on both). Both start in StartReconciling
+//   (the leader only) and are joined by Stop.
 // - Lock order: admission_mu_ before the ledger book's lock (a leaf). status_write_mu_
 //   is held across one ledger write (a call to the API server) and taken before mu_.
 //   ledger_mu_ guards only the writer's wake-up flags. No lock is held while calling
@@ -61,6 +62,8 @@ class WorkloadController {
   // Carries the plan out; returns the written object when another step follows at once.
   std::optional<kube::json> Carry(const std::string& key, const kube::json& raw, const Workload& w,
                                   const struct WorkloadPlan& plan);
+  // Throws unless options_.may_write allows a write now (`what` says which, for the log).
+  void RequireLeading(const char* what) const;
   void LedgerChanged();  // wakes the ledger writer
   void WriteLedgerLoop();
   void WriteProviderStatus();

@@ -60,9 +60,108 @@ void Finish(WorkloadPlan& plan, const Workload& w, WorkloadStatus s) {
   if (!(s == w.status)) plan.status = std::move(s);
 }
 
+// How long until a workload whose Deploy has not answered is given up, counted from its
+// creation: <= 0 when due now; nullopt when the rule does not apply.
+std::optional<std::chrono::milliseconds> InterruptedDeployDeadline(const PlanInputs& in) {
+  const Workload& w = in.workload;
+  if (in.interrupted_deploy_after.count() <= 0 || w.metadata.deleting || !DeployUnanswered(w))
+    return std::nullopt;
+  auto created = kube::ParseTime(w.metadata.created);
+  auto now = kube::ParseTime(in.now);
+  if (!created || !now) return std::nullopt;  // unreadable: never delete on a guess
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*created +
+                                                               in.interrupted_deploy_after - *now);
+}
+
+WorkloadPlan PlanSteps(const PlanInputs& in);
+
+// The orphan rule's part of a plan (PlanInputs::orphan_grace).
+struct OrphanStep {
+  bool applies = false;
+  std::string orphaned_at;                        // what status.orphanedAt should be
+  std::optional<std::chrono::milliseconds> left;  // until the deletion; <= 0: now
+};
+
+OrphanStep Orphan(const PlanInputs& in) {
+  const Workload& w = in.workload;
+  OrphanStep o;
+  if (in.orphan_grace.count() <= 0 || !in.connected_provider_id || w.metadata.deleting ||
+      !CreatedByDeploy(w) || w.spec.provider_id.empty() || DeployUnanswered(w))
+    return o;
+  o.applies = true;
+  if (*in.connected_provider_id == w.spec.provider_id) return o;  // its session lasts
+  o.orphaned_at = w.status.orphaned_at.empty() ? in.now : w.status.orphaned_at;
+  auto since = kube::ParseTime(o.orphaned_at);
+  auto now = kube::ParseTime(in.now);
+  if (!since || !now) {
+    o.orphaned_at = in.now;  // unreadable: start the grace again rather than guess
+    o.left = in.orphan_grace;
+    return o;
+  }
+  o.left = std::chrono::duration_cast<std::chrono::milliseconds>(*since + in.orphan_grace - *now);
+  return o;
+}
+
+std::string Seconds(std::chrono::milliseconds d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + "s";
+}
+
+// Adds the orphan step to the plan of everything else.
+WorkloadPlan WithOrphanStep(const PlanInputs& in, const OrphanStep& o, WorkloadPlan plan) {
+  const Workload& w = in.workload;
+  if (!o.applies) return plan;
+  if (o.left) {
+    plan.requeue_after = plan.requeue_after ? std::min(*plan.requeue_after, *o.left) : *o.left;
+  }
+  const std::string& planned = plan.status ? plan.status->orphaned_at : w.status.orphaned_at;
+  if (planned == o.orphaned_at) return plan;
+  if (!plan.status) plan.status = w.status;
+  plan.status->orphaned_at = o.orphaned_at;
+  if (o.orphaned_at.empty()) {
+    plan.events.push_back({"Normal", "SessionResumed",
+                           "control plane " + w.spec.provider_id + " is connected again"});
+  } else {
+    plan.events.push_back({"Warning", "Orphaned",
+                           "the session of control plane " + w.spec.provider_id +
+                               " that deployed this workload ended; deleting it in " +
+                               Seconds(in.orphan_grace) +
+                               " unless it comes back (provider.orphan_policy)"});
+  }
+  return plan;
+}
+
 }  // namespace
 
 WorkloadPlan Plan(const PlanInputs& in) {
+  OrphanStep orphan = Orphan(in);
+  if (orphan.left && orphan.left->count() <= 0) {
+    WorkloadPlan plan;
+    plan.delete_workload = true;
+    plan.events.push_back({"Warning", "OrphanDeleted",
+                           "the session of control plane " + in.workload.spec.provider_id +
+                               " ended " + Seconds(in.orphan_grace) +
+                               " ago and nobody can undeploy this workload; deleting it"});
+    return plan;
+  }
+  auto left = InterruptedDeployDeadline(in);
+  if (!left) return WithOrphanStep(in, orphan, PlanSteps(in));
+  if (left->count() <= 0) {
+    WorkloadPlan plan;
+    plan.delete_workload = true;
+    plan.events.push_back(
+        {"Warning", "DeployInterrupted",
+         "the Deploy that created this workload never answered success (the provider stopped "
+         "while it ran), so its caller never uses it; deleting it"});
+    return plan;
+  }
+  WorkloadPlan plan = PlanSteps(in);
+  plan.requeue_after = plan.requeue_after ? std::min(*plan.requeue_after, *left) : *left;
+  return plan;
+}
+
+namespace {
+
+WorkloadPlan PlanSteps(const PlanInputs& in) {
   const Workload& w = in.workload;
   const PodObservation& pod = in.pod;
   const int64_t gen = w.metadata.generation;
@@ -204,6 +303,8 @@ WorkloadPlan Plan(const PlanInputs& in) {
   return plan;
 }
 
+}  // namespace
+
 bool IsImagePullFailure(const std::string& r) {
   return r == "ErrImagePull" || r == "ImagePullBackOff" || r == "InvalidImageName" ||
          r == "ErrImageNeverPull";
@@ -308,6 +409,7 @@ PodObservation ObservePod(const json& pod, const std::string& workload_uid) {
   for (const auto& cs : status.value("containerStatuses", json::array())) {
     if (cs.value("name", "") != kContainerName) continue;
     const json& state = cs.value("state", json::object());
+    o.running = state.contains("running");
     if (state.contains("waiting")) {
       o.waiting_reason = state["waiting"].value("reason", "");
       o.waiting_message = state["waiting"].value("message", "");

@@ -26,7 +26,9 @@ struct PodObservation {
   std::string start_time;
   std::string reason;   // pod.status.reason (e.g. Evicted)
   std::string message;  // pod.status.message
-  // The main container: why it is waiting (ErrImagePull, ...) or how it ended.
+  // The main container: running now, why it is waiting (ErrImagePull, ...) or how it
+  // ended.
+  bool running = false;
   std::string waiting_reason;
   std::string waiting_message;
   std::optional<int> exit_code;
@@ -45,14 +47,15 @@ struct WorkloadPlan {
   bool remove_finalizer = false;
   bool create_pod = false;
   bool delete_pod = false;
+  bool delete_workload = false;          // its Deploy was interrupted: nobody will use it
   std::optional<WorkloadStatus> status;  // write when set (conditional on resourceVersion)
   std::vector<Event> events;
   // Reconcile again after this long although nothing changes (a deadline is pending).
   std::optional<std::chrono::milliseconds> requeue_after;
   // No API write to make (a pending requeue is not one).
   bool Empty() const {
-    return !add_finalizer && !remove_finalizer && !create_pod && !delete_pod && !status &&
-           events.empty();
+    return !add_finalizer && !remove_finalizer && !create_pod && !delete_pod && !delete_workload &&
+           !status && events.empty();
   }
 };
 
@@ -66,6 +69,22 @@ struct PlanInputs {
   // A Pod whose image cannot be pulled this long after admission is deleted and the
   // workload fails, releasing its charge (the kubelet would retry forever). 0: never.
   std::chrono::milliseconds image_pull_timeout{0};
+  // A workload whose Deploy has not answered success (DeployUnanswered) this long after
+  // its creation is deleted: that Deploy has ended by then (it waits at most
+  // provider.deploy_timeout), so it was interrupted by a provider crash, its caller got
+  // an error and never uses the component. Only such workloads: one whose Deploy
+  // answered success, or that kubectl or GitOps applied, is never deleted. 0: never.
+  std::chrono::milliseconds interrupted_deploy_after{0};
+  // Orphans. A workload a Deploy created for provider id P (spec.providerId) is
+  // orphaned while the connected control plane is not P: its session ended (Disconnect,
+  // silence past the takeover rule, another id connected), and no caller is left to
+  // undeploy it. It is stamped status.orphanedAt when first seen so, deleted
+  // orphan_grace later unless P comes back (the stamp is then cleared). Workloads kubectl
+  // or GitOps applied are never orphans. orphan_grace 0 (policy keep): never deleted.
+  std::chrono::milliseconds orphan_grace{0};
+  // The connected control plane's provider id ("" none); nullopt: not known (the rule
+  // then does nothing).
+  std::optional<std::string> connected_provider_id{};
 };
 
 // The waiting reasons that mean the image will not come by itself (ErrImagePull,

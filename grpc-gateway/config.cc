@@ -141,7 +141,8 @@ bool IpAddress(const std::string& ip) {
 void ParseProvider(const YAML::Node& p, Config::Provider& out) {
   CheckKeys(p, "provider",
             {"name", "languages", "host_aliases", "deploy_timeout", "undeploy_timeout",
-             "health_check_timeout", "image_pull_timeout", "takeover_floor"});
+             "health_check_timeout", "image_pull_timeout", "takeover_floor", "orphan_policy",
+             "orphan_grace"});
   if (auto v = p["name"]) {
     out.name = Scalar(v, "provider.name");
     if (out.name.empty() || out.name.size() > 63 || !HostName(out.name) ||
@@ -191,6 +192,17 @@ void ParseProvider(const YAML::Node& p, Config::Provider& out) {
   OptionalPositiveDuration(p, "provider", "health_check_timeout", out.health_check_timeout);
   OptionalPositiveDuration(p, "provider", "image_pull_timeout", out.image_pull_timeout);
   OptionalPositiveDuration(p, "provider", "takeover_floor", out.takeover_floor);
+  if (auto v = p["orphan_policy"]) {
+    std::string policy = Scalar(v, "provider.orphan_policy");
+    if (policy == "delete") {
+      out.orphan_policy = Config::Provider::OrphanPolicy::kDelete;
+    } else if (policy == "keep") {
+      out.orphan_policy = Config::Provider::OrphanPolicy::kKeep;
+    } else {
+      throw KeyError{"provider.orphan_policy", "must be delete or keep, got \"" + policy + "\""};
+    }
+  }
+  OptionalPositiveDuration(p, "provider", "orphan_grace", out.orphan_grace);
 }
 
 void ParseLeaderElection(const YAML::Node& l, Config::LeaderElection& out) {
@@ -362,6 +374,10 @@ std::string FormatConfig(const Config& c) {
       << "provider.image_pull_timeout=" << c.provider.image_pull_timeout.count() << "ms\n"
       << "provider.languages=" << langs << "\n"
       << "provider.name=" << c.provider.name << "\n"
+      << "provider.orphan_grace=" << c.provider.orphan_grace.count() << "ms\n"
+      << "provider.orphan_policy="
+      << (c.provider.orphan_policy == Config::Provider::OrphanPolicy::kKeep ? "keep" : "delete")
+      << "\n"
       << "provider.takeover_floor=" << c.provider.takeover_floor.count() << "ms\n"
       << "provider.undeploy_timeout=" << c.provider.undeploy_timeout.count() << "ms\n";
   const auto& le = c.leader_election;

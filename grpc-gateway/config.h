@@ -53,13 +53,18 @@ struct Config {
         {Language::kPython, "iarnet/component:python_3.11-latest"}};
     // Added to every Pod's /etc/hosts, e.g. host.internal -> the control plane.
     std::vector<HostAlias> host_aliases;
-    Millis deploy_timeout{10000};        // Deploy waits this long for the verdict and the Pod
+    Millis deploy_timeout{60000};        // Deploy waits this long for the container to run
     Millis undeploy_timeout{10000};      // Undeploy waits this long for the release
     Millis health_check_timeout{90000};  // a silent control plane is forgotten after this
     // ...or sooner: after two of its measured check intervals plus 5 s, but never sooner
     // than this (connection.h), so that a re-registered control plane need not wait.
     Millis takeover_floor{15000};
     Millis image_pull_timeout{60000};  // a Pod that cannot pull its image fails after this
+    // A Deploy's workload whose control-plane session ended (Disconnect, silence, another
+    // id connected) is deleted orphan_grace later unless that control plane comes back
+    // (delete), or kept until someone deletes it (keep). Never kubectl/GitOps workloads.
+    enum class OrphanPolicy { kDelete, kKeep } orphan_policy = OrphanPolicy::kDelete;
+    Millis orphan_grace{600000};
   } provider;
   struct Usage {
     // Fall back to the kubelet summary (node proxy; RBAC: get nodes/proxy) when the

@@ -9,12 +9,20 @@ namespace {
 
 using Code = ConnectionOutcome::Code;
 
-// The last time the control plane was heard from, as recorded.
+// The last time the control plane was heard from, as recorded. The record keeps whole
+// seconds (the time truncated), so the check may have come up to a second later than
+// it says: the latest it can have been counts, or a takeover could come early.
 std::optional<SystemTime> LastSeen(const ControlPlane& cp) {
   auto health = kube::ParseTime(cp.last_health_check);
   auto connected = kube::ParseTime(cp.connected_at);
-  if (health && connected) return std::max(*health, *connected);
-  return health ? health : connected;
+  std::optional<SystemTime> seen;
+  if (health && connected) {
+    seen = std::max(*health, *connected);
+  } else {
+    seen = health ? health : connected;
+  }
+  if (seen) *seen += std::chrono::milliseconds(999);
+  return seen;
 }
 
 ConnectionOutcome Fail(Code code, std::string error) {

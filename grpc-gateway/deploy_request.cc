@@ -89,7 +89,10 @@ json WorkloadManifest(const DeployPlan& plan, const std::string& ns) {
           {"metadata",
            {{"name", plan.name},
             {"namespace", ns},
-            {"annotations", {{kCreatedByAnnotation, "grpc"}}},
+            {"labels",
+             {{kProviderIdLabel, LabelValueFor(plan.spec.provider_id)},
+              {kInstanceIdLabel, LabelValueFor(plan.spec.instance_id)}}},
+            {"annotations", {{kCreatedByAnnotation, "grpc"}, {kDeployAnnotation, kDeployPending}}},
             // Set at creation, so the controller's first step is admission (one write
             // fewer); a Deploy that gives up before admission removes it again.
             {"finalizers", {kReleaseFinalizer}}}},

@@ -222,6 +222,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<iarnet::WorkloadController> controller;
   std::unique_ptr<kube::LeaderElector> elector;
   std::atomic<bool> shutting_down{false};
+  // Set once the front end exists (after the controller, which asks it who is connected).
+  std::atomic<iarnet::ProviderService*> service_for_controller{nullptr};
   try {
     client = std::make_unique<kube::Client>(
         kube::LoadConfig(config.kubernetes.in_cluster, config.kubernetes.kubeconfig),
@@ -233,6 +235,14 @@ int main(int argc, char** argv) {
     caches_options.on_change = [&workload_changes] { workload_changes.Notify(); };
     caches = std::make_unique<iarnet::Caches>(*client, caches_options);
     iarnet::ControllerOptions controller_options = iarnet::ControllerOptionsFrom(config);
+    // With election, the leader's writes stop the moment its term ends by the clock.
+    controller_options.may_write = [&elector] { return !elector || elector->IsLeader(); };
+    // Which control plane is connected, for the orphan rule: the front end knows.
+    controller_options.connected_id = [&service_for_controller]() -> std::optional<std::string> {
+      iarnet::ProviderService* s = service_for_controller.load();
+      if (!s) return std::nullopt;
+      return s->ConnectedId();
+    };
     controller_options.on_reconcile = [&metrics](double seconds, const std::string& result) {
       iarnet::RecordReconcile(metrics, seconds, result);
     };
@@ -246,6 +256,7 @@ int main(int argc, char** argv) {
   iarnet::UsageCollector usage(*client, caches->pods(), iarnet::UsageOptionsFrom(config));
   iarnet::ProviderService service(*client, *caches, usage, workload_changes, metrics,
                                   iarnet::ServiceOptionsFrom(config));
+  service_for_controller = &service;
   iarnet::DefineGrpcMetrics(metrics);
   iarnet::DefineUsageMetrics(metrics, usage);
   iarnet::DefineOperatorMetrics(
@@ -323,7 +334,7 @@ int main(int argc, char** argv) {
     o.on_new_leader = [](const std::string& id) {
       std::cerr << "iarnet-k8s-provider: the leader is " << id << "\n";
     };
-    elector = std::make_unique<kube::LeaderElector>(*client, o);
+    elector = std::make_unique<kube::LeaderElector>(client->config(), o);
     elector->Start();
   } else {
     controller->StartReconciling();

@@ -36,6 +36,12 @@ CachesOptions CachesOptionsFrom(const Config& config) {
 ControllerOptions ControllerOptionsFrom(const Config& config) {
   ControllerOptions o;
   o.image_pull_timeout = config.provider.image_pull_timeout;
+  // A Deploy ends within deploy_timeout of creating its workload, plus its last writes;
+  // the margin also covers the skew between our clock and the API server's, which
+  // stamped the creation.
+  o.interrupted_deploy_after = config.provider.deploy_timeout + std::chrono::seconds(10);
+  if (config.provider.orphan_policy == Config::Provider::OrphanPolicy::kDelete)
+    o.orphan_grace = config.provider.orphan_grace;
   return o;
 }
 
@@ -76,6 +82,7 @@ kube::LeaderElector::Options ElectorOptionsFrom(const Config& config, const std:
   o.lease_duration = config.leader_election.lease_duration;
   o.renew_deadline = config.leader_election.renew_deadline;
   o.retry_period = config.leader_election.retry_period;
+  o.user_agent = "iarnet-k8s-provider leader-election";
   return o;
 }
 

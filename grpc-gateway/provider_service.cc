@@ -1,5 +1,7 @@
 #include "grpc-gateway/provider_service.h"
 
+#include "grpc-gateway/deploy_verdict.h"
+
 #include "api/names.h"
 #include "controller/iarnet_resources.h"
 #include "controller/workload_plan.h"
@@ -64,24 +66,6 @@ kube::json ControlPlanePatch(const ControlPlane& cp, const std::string& resource
   }
   return {{"metadata", {{"resourceVersion", resource_version}}},
           {"status", {{"controlPlane", value}}}};
-}
-
-enum class Outcome { kPending, kRunning, kRejected, kFailed, kGone };
-
-// `o` from the cache; absent counts as gone only once it was seen (the cache may not
-// have caught up with our own create yet). `pod`: the workload's Pod from the Pod cache.
-Outcome Judge(const kube::ObjectPtr& o, const std::string& uid, const kube::ObjectPtr& pod,
-              bool* seen) {
-  if (!o) return *seen ? Outcome::kGone : Outcome::kPending;
-  if (!uid.empty() && (*o)["metadata"].value("uid", "") != uid) return Outcome::kGone;
-  *seen = true;
-  const kube::json& s = (*o).value("status", kube::json::object());
-  auto phase = ParsePhase(s.value("phase", ""));
-  if (phase == Phase::kRejected) return Outcome::kRejected;
-  if (phase == Phase::kFailed) return Outcome::kFailed;
-  if (!s.value("podName", "").empty()) return Outcome::kRunning;  // the Pod exists
-  if (pod && !uid.empty() && ObservePod(*pod, uid).owned) return Outcome::kRunning;
-  return Outcome::kPending;
 }
 
 }  // namespace
@@ -292,6 +276,28 @@ grpc::Status ProviderService::GetRealTimeUsage(const pb::GetRealTimeUsageRequest
   return grpc::Status::OK;
 }
 
+kube::json ProviderService::CallBy(kube::HttpRequest request,
+                                   std::chrono::steady_clock::time_point deadline) {
+  request.deadline = deadline;
+  return client_.CallSync(request);
+}
+
+void ProviderService::RecordAnswered(const std::string& key, const std::string& uid,
+                                     std::chrono::steady_clock::time_point deadline) {
+  auto cached = caches_.workloads().Get(key);
+  if (cached && (*cached)["metadata"]
+                        .value("annotations", kube::json::object())
+                        .value(kDeployAnnotation, "") == kDeployAnswered)
+    return;  // a retried Deploy of one that answered
+  // The uid makes the patch fail on a later workload of the same name.
+  kube::json patch = {
+      {"metadata", {{"uid", uid}, {"annotations", {{kDeployAnnotation, kDeployAnswered}}}}}};
+  std::string name = key.substr(key.find('/') + 1);
+  kube::HttpRequest r = kube::requests::Patch(kWorkloadResource, ns_, name, kube::PatchType::kMerge,
+                                              patch.dump(), {});
+  caches_.workloads().Assume(CallBy(std::move(r), deadline));
+}
+
 void ProviderService::DeleteWorkload(const std::string& name, const std::string& uid) {
   try {
     client_.Delete(kWorkloadResource, ns_, name);
@@ -366,10 +372,13 @@ std::string ProviderService::DeployLocked(const pb::DeployRequest& r, std::strin
   }
   const DeployPlan& plan = std::get<DeployPlan>(planned);
   const std::string& id = plan.spec.instance_id;
+  // Every call below, and the wait, end by this deadline.
+  auto deadline = std::chrono::steady_clock::now() + options_.deploy_timeout;
   bool created = false;
   std::string uid;
   try {
-    kube::json made = client_.Create(kWorkloadResource, ns_, WorkloadManifest(plan, ns_));
+    kube::json made = CallBy(
+        kube::requests::Create(kWorkloadResource, ns_, WorkloadManifest(plan, ns_)), deadline);
     uid = made["metadata"].value("uid", "");
     created = true;
     // The controller reconciles it now rather than when the watch brings it.
@@ -383,7 +392,8 @@ std::string ProviderService::DeployLocked(const pb::DeployRequest& r, std::strin
   if (!created) {
     // A retried Deploy: the same request is the same workload, charged once.
     try {
-      kube::json existing = client_.Get(kWorkloadResource, ns_, plan.name);
+      kube::json existing =
+          CallBy(kube::requests::Get(kWorkloadResource, ns_, plan.name), deadline);
       Workload w = WorkloadFromJson(existing);
       if (w.spec.instance_id != id) {
         *result = "conflict";
@@ -404,19 +414,20 @@ std::string ProviderService::DeployLocked(const pb::DeployRequest& r, std::strin
     }
   }
 
-  // The verdict: admitted with its Pod created, or rejected, within the timeout.
+  // The verdict (deploy_verdict.h) within the timeout.
   std::string key = ns_ + "/" + plan.name;
-  auto deadline = std::chrono::steady_clock::now() + options_.deploy_timeout;
-  Outcome v = Outcome::kPending;
+  DeployVerdict v;
   bool cached = false;
   std::string judged;  // the versions last judged: other workloads' changes wake us too
   changes_.WaitUntil(deadline, [&] {
     std::string versions = caches_.workloads().Version(key) + "/" + caches_.pods().Version(key);
     if (versions != judged || versions == "/") {
-      v = Judge(caches_.workloads().Get(key), uid, caches_.pods().Get(key), &cached);
+      auto workload = caches_.workloads().Get(key);
+      auto pod = caches_.pods().Get(key);
+      v = JudgeDeploy(workload.get(), uid, pod.get(), &cached);
       judged = versions;
     }
-    return v != Outcome::kPending;
+    return v.outcome != DeployOutcome::kPending;
   });
   auto status = [&] {
     auto o = caches_.workloads().Get(key);
@@ -431,22 +442,32 @@ std::string ProviderService::DeployLocked(const pb::DeployRequest& r, std::strin
     DeleteWorkload(plan.name, uid);
     return message;
   };
-  switch (v) {
-    case Outcome::kRunning:
+  switch (v.outcome) {
+    case DeployOutcome::kRunning:
+      // Recorded before the answer: a workload whose Deploy never answered is deleted
+      // once that Deploy must have ended (the provider died meanwhile), so this mark is
+      // what keeps a component the control plane was told is deployed.
+      try {
+        RecordAnswered(key, uid, deadline);
+      } catch (const kube::Error& e) {
+        return give_up("error", "cannot record the Deploy of " + id + ": " + e.what());
+      }
       *result = "success";
       return "";
-    case Outcome::kRejected:
+    case DeployOutcome::kCannotRun:
+      return give_up("failed", "instance " + id + " cannot run: " + v.why);
+    case DeployOutcome::kRejected:
       return give_up("rejected",
                      "cannot deploy " + id + ": " + status().value("message", "rejected"));
-    case Outcome::kFailed: {
+    case DeployOutcome::kFailed: {
       auto s = status();
       return give_up("failed", "instance " + id + " failed: " + s.value("reason", "") + ": " +
                                    s.value("message", ""));
     }
-    case Outcome::kGone:
+    case DeployOutcome::kGone:
       *result = "error";
       return "the workload of " + id + " was deleted before it ran";
-    case Outcome::kPending:
+    case DeployOutcome::kPending:
       break;
   }
   std::string phase = status().value("phase", "");
@@ -498,7 +519,9 @@ std::string ProviderService::UndeployLocked(const pb::UndeployRequest& r, std::s
   auto deadline = std::chrono::steady_clock::now() + options_.undeploy_timeout;
   bool cached = true;  // it existed a moment ago: absent from the cache means gone
   bool released = changes_.WaitUntil(deadline, [&] {
-    if (Judge(caches_.workloads().Get(key), uid, nullptr, &cached) != Outcome::kGone) return false;
+    auto workload = caches_.workloads().Get(key);
+    if (JudgeDeploy(workload.get(), uid, nullptr, &cached).outcome != DeployOutcome::kGone)
+      return false;
     try {  // the cache says gone: confirm
       kube::json w = client_.Get(kWorkloadResource, ns_, name);
       return w["metadata"].value("uid", "") != uid;

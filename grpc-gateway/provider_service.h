@@ -29,7 +29,7 @@ namespace iarnet {
 
 struct ServiceOptions {
   ConnectionPolicy connection;
-  std::chrono::milliseconds deploy_timeout{10000};
+  std::chrono::milliseconds deploy_timeout{60000};
   std::chrono::milliseconds undeploy_timeout{10000};
 };
 
@@ -84,6 +84,12 @@ class ProviderService {
   // Deletes the workload (uid) a failed Deploy judged, releasing its finalizer if it was
   // never admitted.
   void DeleteWorkload(const std::string& name, const std::string& uid);
+  // Marks the workload's Deploy answered (kDeployAnnotation), by `deadline`; throws
+  // kube::Error when it cannot.
+  void RecordAnswered(const std::string& key, const std::string& uid,
+                      std::chrono::steady_clock::time_point deadline);
+  // A call to the API server that ends by `deadline` (a Deploy's): kube::Error otherwise.
+  kube::json CallBy(kube::HttpRequest request, std::chrono::steady_clock::time_point deadline);
 
   kube::Client& client_;
   Caches& caches_;

@@ -12,6 +12,9 @@
 #   hack/local-cluster.sh env      print `export KUBECONFIG=...` for the admin kubeconfig
 #   hack/local-cluster.sh stop NAME / start NAME
 #                                  stop or start one component (tests restart the API server)
+#   hack/local-cluster.sh pause NAME / resume NAME
+#                                  SIGSTOP / SIGCONT one running component: it keeps its
+#                                  sockets but answers nothing (tests stall the API server)
 #   hack/local-cluster.sh metrics-api off|on
 #                                  remove or restore the metrics.k8s.io APIService (real node)
 #
@@ -304,6 +307,16 @@ cmd_stop() {
   stop_component "$name"
 }
 
+# pause|resume NAME: freeze or thaw the component's process (its sockets stay open, so
+# callers hang rather than being refused).
+cmd_signal() {
+  local verb=$1 name=${2:?usage: $0 $1 COMPONENT} signal
+  case " ${components[*]} ${real_components[*]} " in *" $name "*) ;; *) die "unknown component $name" ;; esac
+  running "$name" || die "$name is not running"
+  if [ "$verb" = pause ]; then signal=STOP; else signal=CONT; fi
+  kill -"$signal" -- "-$(cat "$run/$name.pid")"
+}
+
 cmd_start() {
   local name=${1:?usage: $0 start COMPONENT}
   case $name in
@@ -385,6 +398,7 @@ case "${1:-}" in
   env) cmd_env ;;
   stop) cmd_stop "${2:-}" ;;
   start) cmd_start "${2:-}" ;;
+  pause | resume) cmd_signal "$1" "${2:-}" ;;
   metrics-api) cmd_metrics_api "${2:-}" ;;
   *) echo "usage: $0 up [--node=real]|down|status|env|stop NAME|start NAME|metrics-api off|on" >&2; exit 2 ;;
 esac

@@ -8,10 +8,37 @@
 
 namespace kube {
 
-LeaderElector::LeaderElector(Client& client, Options options)
-    : client_(client), options_(std::move(options)) {}
+namespace {
 
-LeaderElector::~LeaderElector() { Stop(); }
+// The elector's client: one connection is all it needs, and no call may outlast a term.
+TransportOptions ElectorTransport(const LeaderElector::Options& o) {
+  TransportOptions t;
+  t.max_connections = 2;
+  t.request_timeout = o.renew_deadline;
+  t.connect_timeout = o.renew_deadline;
+  t.user_agent = o.user_agent;
+  return t;
+}
+
+}  // namespace
+
+LeaderElector::LeaderElector(const ClusterConfig& cluster, Options options)
+    : options_(std::move(options)),
+      client_(std::make_unique<Client>(cluster, ElectorTransport(options_))) {}
+
+LeaderElector::~LeaderElector() {
+  Stop();
+  client_->Shutdown();
+}
+
+bool LeaderElector::IsLeader() const {
+  return leading_ && Clock::now().time_since_epoch().count() < term_end_.load();
+}
+
+json LeaderElector::Call(HttpRequest request, Clock::time_point deadline) {
+  request.deadline = deadline;
+  return client_->CallSync(request);
+}
 
 void LeaderElector::Start() {
   stopping_ = false;
@@ -32,7 +59,7 @@ bool LeaderElector::SleepFor(Millis d) {
   return !cv_.wait_for(lock, d, [this] { return stopping_.load(); });
 }
 
-bool LeaderElector::TryAcquireOrRenew() {
+bool LeaderElector::TryAcquireOrRenew(Clock::time_point deadline) {
   const auto now = std::chrono::system_clock::now();
   const std::string now_text = FormatMicroTime(now);
   const int duration_s = int((options_.lease_duration.count() + 999) / 1000);
@@ -40,7 +67,7 @@ bool LeaderElector::TryAcquireOrRenew() {
   const std::string& ns = options_.lease_namespace;
   json lease;
   try {
-    lease = client_.Get(leases, ns, options_.lease_name);
+    lease = Call(requests::Get(leases, ns, options_.lease_name), deadline);
   } catch (const Error& e) {
     if (!e.IsNotFound()) throw;
     json fresh = {{"apiVersion", "coordination.k8s.io/v1"},
@@ -52,7 +79,7 @@ bool LeaderElector::TryAcquireOrRenew() {
                     {"acquireTime", now_text},
                     {"renewTime", now_text},
                     {"leaseTransitions", 0}}}};
-    client_.Create(leases, ns, fresh);  // AlreadyExists: someone else won the race
+    Call(requests::Create(leases, ns, fresh), deadline);  // AlreadyExists: someone else won
     observed_holder_ = options_.identity;
     observed_renew_ = now_text;
     observed_at_ = Clock::now();
@@ -83,7 +110,7 @@ bool LeaderElector::TryAcquireOrRenew() {
   spec["renewTime"] = now_text;
   // Conditional on the resourceVersion we read: a concurrent writer makes this a
   // Conflict, and nobody wins twice.
-  client_.Update(leases, ns, lease);
+  Call(requests::Update(leases, ns, lease), deadline);
   observed_holder_ = options_.identity;
   observed_renew_ = now_text;
   observed_at_ = Clock::now();
@@ -91,13 +118,15 @@ bool LeaderElector::TryAcquireOrRenew() {
 }
 
 void LeaderElector::Release() {
+  auto deadline = Clock::now() + options_.renew_deadline;
   try {
-    json lease = client_.Get(resources::kLeases, options_.lease_namespace, options_.lease_name);
+    json lease = Call(
+        requests::Get(resources::kLeases, options_.lease_namespace, options_.lease_name), deadline);
     if (lease["spec"].value("holderIdentity", "") != options_.identity) return;
     lease["spec"]["holderIdentity"] = "";
     lease["spec"]["leaseDurationSeconds"] = 1;
     lease["spec"]["renewTime"] = FormatMicroTime(std::chrono::system_clock::now());
-    client_.Update(resources::kLeases, options_.lease_namespace, lease);
+    Call(requests::Update(resources::kLeases, options_.lease_namespace, lease), deadline);
     KLOG(kInfo, "leader-election") << options_.identity << " released " << options_.lease_name;
   } catch (const std::exception& e) {
     KLOG(kWarning, "leader-election")
@@ -108,43 +137,51 @@ void LeaderElector::Release() {
 void LeaderElector::Loop() {
   std::mt19937 rng(std::random_device{}());
   std::uniform_real_distribution<double> jitter(1.0, 1.2);
+  // One attempt that must end by `deadline`; on success the term runs the renew deadline
+  // from the attempt's start (the renewTime it wrote is no earlier than that).
+  auto attempt = [&](Clock::time_point deadline, const char* what) {
+    auto started = Clock::now();
+    try {
+      if (!TryAcquireOrRenew(deadline)) return false;
+    } catch (const std::exception& e) {
+      if (leading_) {
+        KLOG(kWarning, "leader-election") << what << ": " << e.what();
+      } else {
+        KLOG(kDebug, "leader-election") << what << ": " << e.what();
+      }
+      return false;
+    }
+    term_end_ = (started + options_.renew_deadline).time_since_epoch().count();
+    return true;
+  };
+  auto term_end = [&] { return Clock::time_point(Clock::duration(term_end_.load())); };
   while (!stopping_) {
     // Campaign.
-    for (;;) {
-      bool ok = false;
-      try {
-        ok = TryAcquireOrRenew();
-      } catch (const std::exception& e) {
-        KLOG(kDebug, "leader-election") << "acquire: " << e.what();
-      }
-      if (ok) break;
+    while (!attempt(Clock::now() + options_.renew_deadline, "acquire")) {
       if (!SleepFor(Millis(int64_t(double(options_.retry_period.count()) * jitter(rng))))) return;
     }
     leading_ = true;
     KLOG(kInfo, "leader-election") << options_.identity << " leads " << options_.lease_name;
     if (options_.on_started_leading) options_.on_started_leading();
-    // Renew until a renewal fails for the whole renew deadline, or we stop.
-    auto last_renew = Clock::now();
+    // Renew every retry period until the term ends without a renewal, or we stop. Each
+    // attempt is bounded by the term's end, so a hanging call cannot keep us leading.
     bool stopped = false;
-    while (true) {
-      if (!SleepFor(options_.retry_period)) {
+    while (Clock::now() < term_end()) {
+      auto left = std::chrono::duration_cast<Millis>(term_end() - Clock::now());
+      if (!SleepFor(std::min(options_.retry_period, left))) {
         stopped = true;
         break;
       }
-      bool ok = false;
-      try {
-        ok = TryAcquireOrRenew();
-      } catch (const std::exception& e) {
-        KLOG(kWarning, "leader-election") << "renew: " << e.what();
-      }
-      if (ok) {
-        last_renew = Clock::now();
-      } else if (Clock::now() - last_renew >= options_.renew_deadline) {
-        break;
-      }
+      if (Clock::now() < term_end()) attempt(term_end(), "renew");
     }
     leading_ = false;
-    if (stopped) Release();
+    if (stopped) {
+      Release();
+    } else {
+      KLOG(kWarning, "leader-election")
+          << options_.identity << " could not renew " << options_.lease_name << " within "
+          << options_.renew_deadline.count() << " ms";
+    }
     KLOG(kInfo, "leader-election")
         << options_.identity << " stopped leading " << options_.lease_name;
     if (options_.on_stopped_leading) options_.on_stopped_leading();

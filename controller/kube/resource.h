@@ -44,6 +44,10 @@ struct HttpRequest {
   std::string content_type;
   std::string what;                      // "get pods ns/name", for error messages
   std::chrono::milliseconds timeout{0};  // 0: the transport's request_timeout
+  // When set, the whole request ends by then or fails with kTimeout: the wait for the rate
+  // limit and for a free connection, connecting, and the exchange. For callers whose own
+  // deadline must hold (a leader renewing its lease), not only each step's timeout.
+  std::optional<std::chrono::steady_clock::time_point> deadline{};
 };
 
 struct ListOptions {

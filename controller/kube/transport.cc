@@ -168,10 +168,16 @@ struct Transport::Impl {
   // Connections in use by requests and streams, so Shutdown can abort them.
   std::set<Connection*> active;
 
-  // Bounded concurrency: free slots, and the requests waiting for one. A waiter is a
-  // timer that never expires on its own; Release cancels it to hand over a slot.
+  // Bounded concurrency: free slots, and the requests waiting for one. A waiter's timer
+  // expires at the request's deadline (never, without one); Release hands a slot over by
+  // marking the first waiter granted and cancelling its timer.
+  struct SlotWaiter {
+    explicit SlotWaiter(asio::io_context& io) : timer(io) {}
+    asio::steady_timer timer;
+    bool granted = false;
+  };
   int free_slots;
-  std::deque<std::shared_ptr<asio::steady_timer>> slot_waiters;
+  std::deque<std::shared_ptr<SlotWaiter>> slot_waiters;
 
   // Counters, written on the I/O thread.
   std::atomic<uint64_t> requests{0}, connections_opened{0};
@@ -207,20 +213,25 @@ struct Transport::Impl {
     return "";
   }
 
-  Task<void> AcquireSlot() {
+  Task<void> AcquireSlot(const HttpRequest& r) {
     if (closing) throw Error(ErrorKind::kCancelled, "kube: client is shutting down");
     if (free_slots > 0) {
       --free_slots;
       co_return;
     }
-    auto timer = std::make_shared<asio::steady_timer>(io, Clock::time_point::max());
-    slot_waiters.push_back(timer);
+    auto waiter = std::make_shared<SlotWaiter>(io);
+    waiter->timer.expires_at(r.deadline ? *r.deadline : Clock::time_point::max());
+    slot_waiters.push_back(waiter);
     error_code ec;
-    co_await timer->async_wait(redirect_error(use_awaitable, ec));
-    // Woken by ReleaseSlot (the slot is now ours) or by Shutdown.
+    co_await waiter->timer.async_wait(redirect_error(use_awaitable, ec));
+    // Woken by ReleaseSlot (the slot is now ours), by Shutdown, or by the deadline.
     if (closing) {
-      ReleaseSlot();
+      if (waiter->granted) ReleaseSlot();
       throw Error(ErrorKind::kCancelled, "kube: client is shutting down");
+    }
+    if (!waiter->granted) {
+      std::erase(slot_waiters, waiter);
+      throw Error(ErrorKind::kTimeout, r.what + ": no free connection before its deadline");
     }
   }
 
@@ -228,18 +239,27 @@ struct Transport::Impl {
     if (!slot_waiters.empty() && !closing) {
       auto next = slot_waiters.front();
       slot_waiters.pop_front();
-      next->cancel();
+      next->granted = true;
+      next->timer.cancel();
     } else {
       ++free_slots;
     }
   }
 
-  Task<void> RateLimit() {
+  Task<void> RateLimit(const HttpRequest& r) {
     if (options.qps <= 0) co_return;
     auto wait = bucket.When(Clock::now());  // reserves; a debt is paid by waiting
     if (wait.count() <= 0) co_return;
+    if (r.deadline && Clock::now() + wait > *r.deadline)
+      throw Error(ErrorKind::kTimeout, r.what + ": the client's rate limit passes its deadline");
     asio::steady_timer timer(io, wait);
     co_await timer.async_wait(use_awaitable);
+  }
+
+  // The end of one step that takes at most `step`, and ends by the request's deadline.
+  static Clock::time_point StepEnd(const HttpRequest& r, std::chrono::milliseconds step) {
+    auto end = Clock::now() + step;
+    return r.deadline ? std::min(end, *r.deadline) : end;
   }
 
   std::unique_ptr<Connection> TakeIdle() {
@@ -253,7 +273,8 @@ struct Transport::Impl {
     return nullptr;
   }
 
-  Task<std::unique_ptr<Connection>> Connect(const std::string& what) {
+  Task<std::unique_ptr<Connection>> Connect(const HttpRequest& r) {
+    const std::string& what = r.what;
     auto c = std::make_unique<Connection>(io, tls);
     auto& lowest = beast::get_lowest_layer(c->stream);
     error_code ec;
@@ -261,7 +282,7 @@ struct Transport::Impl {
     auto endpoints = co_await resolver.async_resolve(address.host, address.port,
                                                      redirect_error(use_awaitable, ec));
     if (ec) throw TransportError(ec, what, config.server);
-    lowest.expires_after(options.connect_timeout);
+    lowest.expires_at(StepEnd(r, options.connect_timeout));
     active.insert(c.get());
     co_await lowest.async_connect(endpoints, redirect_error(use_awaitable, ec));
     if (!ec && !IsIpAddress(verify_name)) {
@@ -308,7 +329,7 @@ struct Transport::Impl {
     Exchange x;
     auto& lowest = beast::get_lowest_layer(c.stream);
     auto req = MakeRequest(r);
-    lowest.expires_after(r.timeout.count() > 0 ? r.timeout : options.request_timeout);
+    lowest.expires_at(StepEnd(r, r.timeout.count() > 0 ? r.timeout : options.request_timeout));
     active.insert(&c);
     co_await http::async_write(c.stream, req, redirect_error(use_awaitable, x.ec));
     http::response_parser<http::string_body> parser;
@@ -327,8 +348,8 @@ struct Transport::Impl {
   }
 
   Task<HttpResponse> Send(HttpRequest r) {
-    co_await RateLimit();
-    co_await AcquireSlot();
+    co_await RateLimit(r);
+    co_await AcquireSlot(r);
     struct SlotGuard {
       Impl* impl;
       ~SlotGuard() {
@@ -341,7 +362,7 @@ struct Transport::Impl {
     for (int attempt = 0;; ++attempt) {
       auto c = TakeIdle();
       bool reused = c != nullptr;
-      if (!c) c = co_await Connect(r.what);
+      if (!c) c = co_await Connect(r);
       Exchange x = co_await RoundTrip(*c, r);
       if (x.ec) {
         // A reused connection the server had already closed: nothing was processed,
@@ -363,7 +384,7 @@ struct Transport::Impl {
     for (auto& c : idle) beast::get_lowest_layer(c->stream).socket().close(ignored);
     idle.clear();
     for (auto* c : active) beast::get_lowest_layer(c->stream).socket().cancel(ignored);
-    for (auto& w : slot_waiters) w->cancel();
+    for (auto& w : slot_waiters) w->timer.cancel();
     slot_waiters.clear();
   }
 };
@@ -459,7 +480,7 @@ Task<std::unique_ptr<LineStream>> Transport::OpenStream(HttpRequest r,
   s->transport = &t;
   s->idle_timeout = idle_timeout;
   s->what = r.what;
-  s->conn = co_await t.Connect(r.what);
+  s->conn = co_await t.Connect(r);
   t.active.insert(s->conn.get());
   auto req = t.MakeRequest(r);
   auto& lowest = beast::get_lowest_layer(s->conn->stream);

@@ -86,6 +86,18 @@ void StartComponent(const std::string& name) {
   if (name == "kube-apiserver" || name == "etcd") WaitForControllerManager();
 }
 
+void PauseComponent(const std::string& name) {
+  if (Shell(Env("IARNET_SOURCE_DIR") + "/hack/local-cluster.sh pause " + name) != 0) {
+    throw std::runtime_error("cannot pause " + name);
+  }
+}
+
+void ResumeComponent(const std::string& name) {
+  if (Shell(Env("IARNET_SOURCE_DIR") + "/hack/local-cluster.sh resume " + name) != 0) {
+    throw std::runtime_error("cannot resume " + name);
+  }
+}
+
 TestNamespace::TestNamespace(kube::Client& client, const std::string& prefix) : client_(client) {
   std::random_device rd;
   name_ = prefix + "-" + std::to_string(rd() % 1000000);
@@ -97,6 +109,17 @@ TestNamespace::~TestNamespace() {
   try {
     client_.Delete(kube::resources::kNamespaces, "", name_);
   } catch (const std::exception&) {
+  }
+}
+
+bool Absent(kube::Client& c, const kube::ResourceType& t, const std::string& ns,
+            const std::string& name) {
+  try {
+    c.Get(t, ns, name);
+    return false;
+  } catch (const kube::Error& e) {
+    if (e.IsNotFound()) return true;
+    throw;
   }
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "kube/client.h"
@@ -25,6 +26,28 @@ std::string Capture(const std::string& command);
 // hack/local-cluster.sh stop/start COMPONENT.
 void StopComponent(const std::string& name);
 void StartComponent(const std::string& name);
+// hack/local-cluster.sh pause/resume COMPONENT: SIGSTOP/SIGCONT, sockets kept open.
+void PauseComponent(const std::string& name);
+void ResumeComponent(const std::string& name);
+// Pauses a component while alive; resumes it on the way out, even when the test fails.
+class PausedComponent {
+ public:
+  explicit PausedComponent(std::string name) : name_(std::move(name)) { PauseComponent(name_); }
+  ~PausedComponent() {
+    try {
+      Resume();
+    } catch (const std::exception&) {
+    }
+  }
+  void Resume() {
+    if (paused_) ResumeComponent(name_);
+    paused_ = false;
+  }
+
+ private:
+  std::string name_;
+  bool paused_ = true;
+};
 
 // A namespace of the test's own, deleted when it goes out of scope.
 class TestNamespace {
@@ -38,6 +61,10 @@ class TestNamespace {
   kube::Client& client_;
   std::string name_;
 };
+
+// Whether the object is absent (NotFound); other errors throw.
+bool Absent(kube::Client& c, const kube::ResourceType& t, const std::string& ns,
+            const std::string& name);
 
 // Polls `condition` until it holds or `timeout` passes.
 bool Eventually(const std::function<bool()>& condition,

@@ -1,4 +1,5 @@
 #include "grpc-gateway/config.h"
+#include "grpc-gateway/options.h"
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -144,12 +145,14 @@ TEST_CASE("the effective configuration prints as sorted key=value lines") {
         "leader_election.lease_name=iarnet-k8s-provider\n"
         "leader_election.renew_deadline=10000ms\n"
         "leader_election.retry_period=2000ms\n"
-        "provider.deploy_timeout=10000ms\n"
+        "provider.deploy_timeout=60000ms\n"
         "provider.health_check_timeout=90000ms\n"
         "provider.host_aliases=\n"
         "provider.image_pull_timeout=60000ms\n"
         "provider.languages=python=iarnet/component:python_3.11-latest\n"
         "provider.name=iarnet-provider\n"
+        "provider.orphan_grace=600000ms\n"
+        "provider.orphan_policy=delete\n"
         "provider.takeover_floor=15000ms\n"
         "provider.undeploy_timeout=10000ms\n"
         "resource.cpu=2000\n"
@@ -290,4 +293,21 @@ TEST_CASE("kubernetes.label_selector loads only with its old default") {
   CHECK(Err("kubernetes: {label_selector: app=web}") ==
         "test.yaml: kubernetes.label_selector: can only be iarnet.managed=true: the provider "
         "selects the Pods it labels; remove the key");
+}
+
+TEST_CASE("provider.orphan_policy and orphan_grace reach the controller's orphan rule") {
+  using namespace std::chrono_literals;
+  // Default: orphans are deleted 10 minutes after their session ended.
+  CHECK(iarnet::ControllerOptionsFrom(Ok("")).orphan_grace == 10min);
+  CHECK(iarnet::ControllerOptionsFrom(Ok("provider: {orphan_grace: 30s}")).orphan_grace == 30s);
+  // keep: the rule is off (a grace of 0), whatever the grace says.
+  CHECK(iarnet::ControllerOptionsFrom(Ok("provider: {orphan_policy: keep, orphan_grace: 30s}"))
+            .orphan_grace == 0ms);
+  // An interrupted Deploy's workload goes once that Deploy must have ended.
+  CHECK(iarnet::ControllerOptionsFrom(Ok("provider: {deploy_timeout: 5s}"))
+            .interrupted_deploy_after == 15s);
+  CHECK(Err("provider: {orphan_policy: sometimes}") ==
+        "test.yaml: provider.orphan_policy: must be delete or keep, got \"sometimes\"");
+  CHECK(Err("provider: {orphan_grace: 0s}") ==
+        "test.yaml: provider.orphan_grace: must be more than 0");
 }

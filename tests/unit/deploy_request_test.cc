@@ -55,6 +55,12 @@ TEST_CASE("deploy request: a current control plane's request becomes a workload"
   // The release finalizer from the start: the controller's first step is admission. A
   // Deploy that gives up before admission removes it again (tested end to end).
   CHECK(m["metadata"]["finalizers"] == json::array({"iarnet.io/release"}));
+  // Made by a Deploy that has not answered yet (the controller deletes it if that Deploy
+  // never does), and labelled for `kubectl delete iw -l iarnet.provider_id=...`.
+  CHECK(m["metadata"]["annotations"]["iarnet.io/created-by"] == "grpc");
+  CHECK(m["metadata"]["annotations"]["iarnet.io/deploy"] == "pending");
+  CHECK(m["metadata"]["labels"]["iarnet.instance_id"] == p.spec.instance_id);
+  CHECK(m["metadata"]["labels"]["iarnet.provider_id"] == p.spec.provider_id);
   CHECK(m["spec"]["language"] == "python");
   CHECK(m["spec"]["resources"]["cpu"] == 500);
   CHECK_FALSE(m["spec"].contains("image"));

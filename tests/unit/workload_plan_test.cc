@@ -1,6 +1,7 @@
 #include "controller/workload_plan.h"
 
 #include <catch2/catch.hpp>
+#include <functional>
 
 using namespace iarnet;
 
@@ -28,9 +29,15 @@ struct Fixture {
   }
   std::string now = "2026-11-30T10:00:00Z";
   std::chrono::milliseconds image_pull_timeout{0};
+  std::chrono::milliseconds interrupted_deploy_after{0};
+  std::chrono::milliseconds orphan_grace{0};
+  std::optional<std::string> connected;
   WorkloadPlan Run() {
     PlanInputs in{w, pod, provider, ledger, "provider", now};
     in.image_pull_timeout = image_pull_timeout;
+    in.interrupted_deploy_after = interrupted_deploy_after;
+    in.orphan_grace = orphan_grace;
+    in.connected_provider_id = connected;
     return Plan(in);
   }
   // Applies a plan's status as the API server would.
@@ -58,6 +65,13 @@ struct Fixture {
     pod.start_time = "2026-11-30T10:00:02Z";
   }
 };
+
+// Whether `f`, changed by `change`, is planned without deleting the workload.
+bool Kept(const Fixture& f, const std::function<void(Fixture&)>& change) {
+  Fixture g = f;
+  change(g);
+  return !g.Run().delete_workload;
+}
 
 }  // namespace
 
@@ -432,4 +446,93 @@ TEST_CASE("host aliases: host.internal maps to the control plane unless configur
   CHECK(BuildPod(f.w, f.provider, "py:1", "p", "192.168.5.9")["spec"]["hostAliases"] ==
         json::array({{{"ip", "192.168.5.9"}, {"hostnames", {"host.internal"}}}}));
   CHECK_FALSE(BuildPod(f.w, f.provider, "py:1", "p")["spec"].contains("hostAliases"));
+}
+
+TEST_CASE(
+    "plan: a Deploy's workload whose Deploy never answered is deleted once it must have "
+    "ended") {
+  Fixture f;
+  f.interrupted_deploy_after = std::chrono::seconds(70);
+  f.w.metadata.created = "2026-11-30T10:00:00Z";
+  f.w.metadata.annotations = {{kCreatedByAnnotation, "grpc"}, {kDeployAnnotation, kDeployPending}};
+  // Before the deadline it is planned as any other, and looked at again at the deadline.
+  f.now = "2026-11-30T10:00:20Z";
+  auto p = f.Run();
+  CHECK_FALSE(p.delete_workload);
+  REQUIRE(p.status);
+  CHECK(p.status->admission);
+  REQUIRE(p.requeue_after);
+  CHECK(*p.requeue_after == std::chrono::seconds(50));
+  f.Apply(p);
+  // At the deadline: deleted, whatever it runs, and said so.
+  f.now = "2026-11-30T10:01:10Z";
+  p = f.Run();
+  CHECK(p.delete_workload);
+  CHECK_FALSE(p.status);
+  REQUIRE(p.events.size() == 1);
+  CHECK(p.events[0].reason == "DeployInterrupted");
+
+  // Never: once its Deploy answered, for a workload kubectl or GitOps applied, for one
+  // from before the annotation existed, when the rule is off, or once being deleted
+  // (the deletion then releases it as usual).
+  CHECK(Kept(f, [](Fixture& g) { g.w.metadata.annotations[kDeployAnnotation] = kDeployAnswered; }));
+  CHECK(Kept(f, [](Fixture& g) { g.w.metadata.annotations = json::object(); }));
+  CHECK(Kept(f, [](Fixture& g) { g.w.metadata.annotations.erase(kDeployAnnotation); }));
+  CHECK(Kept(f, [](Fixture& g) { g.interrupted_deploy_after = std::chrono::milliseconds(0); }));
+  CHECK(Kept(f, [](Fixture& g) { g.w.metadata.deleting = true; }));
+  CHECK(Kept(f, [](Fixture& g) { g.w.metadata.created = "yesterday"; }));
+}
+
+TEST_CASE(
+    "plan: a Deploy's workload whose control-plane session ended is stamped, then deleted "
+    "after the grace unless the session comes back") {
+  Fixture f;
+  f.Running();
+  f.w.metadata.annotations = {{kCreatedByAnnotation, "grpc"}, {kDeployAnnotation, kDeployAnswered}};
+  f.w.spec.provider_id = "provider.a";
+  f.orphan_grace = std::chrono::minutes(10);
+  // Connected: nothing to do.
+  f.connected = "provider.a";
+  CHECK(f.Run().Empty());
+  // Another id took over (or nobody is connected): stamped once, with an event, and looked
+  // at again when the grace ends.
+  for (std::string other : {"provider.b", ""}) {
+    Fixture g = f;
+    g.connected = other;
+    auto p = g.Run();
+    REQUIRE(p.status);
+    CHECK(p.status->orphaned_at == g.now);
+    CHECK(p.status->admission);  // still charged, still running
+    CHECK_FALSE(p.delete_workload);
+    REQUIRE(p.requeue_after);
+    CHECK(*p.requeue_after == std::chrono::minutes(10));
+    REQUIRE(p.events.size() == 1);
+    CHECK(p.events[0].reason == "Orphaned");
+  }
+  f.connected = "provider.b";
+  f.Apply(f.Run());
+  CHECK(f.Run().status == std::nullopt);  // stamped once
+  // Back before the grace ends: the stamp goes.
+  {
+    Fixture g = f;
+    g.connected = "provider.a";
+    g.now = "2026-11-30T10:09:00Z";
+    auto p = g.Run();
+    REQUIRE(p.status);
+    CHECK(p.status->orphaned_at.empty());
+    CHECK_FALSE(p.delete_workload);
+  }
+  // Still gone when it ends: deleted.
+  f.now = "2026-11-30T10:10:00Z";
+  auto p = f.Run();
+  CHECK(p.delete_workload);
+  REQUIRE(p.events.size() == 1);
+  CHECK(p.events[0].reason == "OrphanDeleted");
+
+  // Never: a workload kubectl or GitOps applied, one with no provider id, the policy keep
+  // (grace 0), or when who is connected is not known.
+  CHECK(Kept(f, [](Fixture& g) { g.w.metadata.annotations = json::object(); }));
+  CHECK(Kept(f, [](Fixture& g) { g.w.spec.provider_id.clear(); }));
+  CHECK(Kept(f, [](Fixture& g) { g.orphan_grace = std::chrono::milliseconds(0); }));
+  CHECK(Kept(f, [](Fixture& g) { g.connected.reset(); }));
 }

@@ -8,8 +8,10 @@
 #include <csignal>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "api/names.h"
 #include "controller/iarnet_resources.h"
@@ -126,8 +128,8 @@ TEST_CASE("grpc: a new id takes over once the old one missed two of its check in
   // Checking about every second: a re-registration under a new id is refused all along.
   auto last_check = std::chrono::steady_clock::now();
   for (int i = 0; i < 12; ++i) {
+    last_check = std::chrono::steady_clock::now();  // the provider hears it later than this
     REQUIRE(HealthCheck(*p.current, "provider.a").ok());
-    last_check = std::chrono::steady_clock::now();
     CHECK_FALSE(Connect(*p.current, "provider.b").success());
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
@@ -613,4 +615,140 @@ TEST_CASE("grpc: SIGTERM drains a Deploy in flight before the process exits") {
   CHECK(error.find("was not running within 3000 ms") != std::string::npos);
   // The timed-out request left no workload behind.
   CHECK(Eventually([&] { return WorkloadCount(*c, ns) == 0; }));
+}
+
+TEST_CASE("Deploy: a provider killed during Deploys keeps what it answered, drops the rest") {
+  auto c = AdminClient();
+  TestNamespace ns(*c, "interrupted");
+  // deploy_timeout 2s: a workload whose Deploy never answered goes 12 s after creation.
+  Provider p(ns, 1000000, "provider: {deploy_timeout: 2s}\n");
+  std::mutex mu;
+  std::set<std::string> answered;  // guarded by mu
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 8; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = 0; !stop; ++i) {
+        std::string id = "comp.k" + std::to_string(t) + "x" + std::to_string(i);
+        pb::DeployRequest r = DeployOf(id, 10);
+        r.mutable_resource_request()->set_memory(1 << 20);  // room for thousands
+        pb::DeployResponse resp;
+        grpc::Status s = p.current->Call("Deploy", r, &resp, std::chrono::seconds(5));
+        if (!s.ok()) return;  // the provider died under this Deploy
+        std::lock_guard<std::mutex> lock(mu);
+        if (resp.error().empty()) answered.insert(id);
+      }
+    });
+  }
+  REQUIRE(Eventually([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return answered.size() >= 20;
+  }));
+  p.process->Kill(SIGKILL);  // eight Deploys in flight
+  stop = true;
+  for (auto& t : callers) t.join();
+  auto annotation = [](const json& w) {
+    return w["metadata"].value("annotations", json::object()).value("iarnet.io/deploy", "");
+  };
+  size_t unanswered = 0;
+  json after_kill = c->ListAll(kWorkloads, ns);  // a named list: the loop reads into it
+  for (const auto& w : after_kill["items"]) unanswered += annotation(w) == "pending";
+  CHECK(unanswered >= 1);  // workloads of Deploys the kill interrupted
+
+  p.Start();
+  // Once those Deploys must have ended, only what a Deploy answered (or was about to
+  // answer when it died: marked, its answer lost) remains, and nothing it answered goes.
+  std::set<std::string> remaining;
+  json items;
+  REQUIRE(Eventually(
+      [&] {
+        items = c->ListAll(kWorkloads, ns)["items"];
+        for (const auto& w : items)
+          if (annotation(w) != "answered") return false;
+        return true;
+      },
+      std::chrono::seconds(60)));
+  for (const auto& w : items) remaining.insert(w["spec"].value("instanceId", ""));
+  std::lock_guard<std::mutex> lock(mu);
+  for (const auto& id : answered) CHECK(remaining.count(id) == 1);
+  CHECK(remaining.size() <= answered.size() + 8);
+  RequireLedgerExact(*c, ns);
+}
+
+namespace {
+
+void Disconnect(iarnet::ProviderClient& c, const std::string& id) {
+  pb::DisconnectRequest dr;
+  dr.set_provider_id(id);
+  pb::DisconnectResponse out;
+  REQUIRE(c.Call("Disconnect", dr, &out).ok());
+}
+
+std::string OrphanedAt(kube::Client& c, const std::string& ns, const std::string& id) {
+  json w = c.Get(kWorkloads, ns, iarnet::WorkloadNameFor(id));
+  return w.value("status", json::object()).value("orphanedAt", "");
+}
+
+bool Gone(kube::Client& c, const std::string& ns, const std::string& name) {
+  return Absent(c, kWorkloads, ns, name);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "orphans: a Deploy's workload whose session ended is deleted after the grace, "
+    "a kubectl one never") {
+  auto c = AdminClient();
+  TestNamespace ns(*c, "orphan");
+  Provider p(ns, 1000, "provider: {orphan_grace: 3s}\n");
+  REQUIRE(Connect(*p.current, "provider.a").success());
+  REQUIRE(Deploy(*p.current, DeployOf("comp.orphan", 100, "provider.a")) == "");
+  c->Create(kWorkloads, ns, NewWorkload("applied", 100));
+  REQUIRE(Eventually([&] { return PhaseOf(*c, ns, "applied") == "Running"; }));
+  CHECK(OrphanedAt(*c, ns, "comp.orphan").empty());  // connected: not an orphan
+
+  Disconnect(*p.current, "provider.a");
+  // Stamped, with an event, then deleted once the grace has passed; its charge returns.
+  CHECK(Eventually([&] { return !OrphanedAt(*c, ns, "comp.orphan").empty(); }));
+  CHECK(Eventually([&] { return Gone(*c, ns, iarnet::WorkloadNameFor("comp.orphan")); },
+                   std::chrono::seconds(60)));
+  CHECK(Eventually([&] {
+    std::set<std::string> reasons;
+    json events = c->List(kube::resources::kEvents, ns);
+    for (const auto& e : events["items"]) reasons.insert(e.value("reason", ""));
+    return reasons.count("Orphaned") == 1 && reasons.count("OrphanDeleted") == 1;
+  }));
+  CHECK(PhaseOf(*c, ns, "applied") == "Running");
+  json applied = c->Get(kWorkloads, ns, "applied");
+  CHECK_FALSE(applied["status"].contains("orphanedAt"));
+  CHECK(Eventually([&] { return Capacity(*p.current).used().cpu() == 100; }));
+  RequireLedgerExact(*c, ns);
+}
+
+TEST_CASE("orphans: a control plane back within the grace keeps its workloads") {
+  auto c = AdminClient();
+  TestNamespace ns(*c, "orphan");
+  Provider p(ns, 1000, "provider: {orphan_grace: 10m}\n");
+  REQUIRE(Connect(*p.current, "provider.a").success());
+  REQUIRE(Deploy(*p.current, DeployOf("comp.back", 100, "provider.a")) == "");
+  Disconnect(*p.current, "provider.a");
+  REQUIRE(Eventually([&] { return !OrphanedAt(*c, ns, "comp.back").empty(); }));
+  REQUIRE(Connect(*p.current, "provider.a").success());
+  CHECK(Eventually([&] { return OrphanedAt(*c, ns, "comp.back").empty(); }));
+  CHECK(Capacity(*p.current).used().cpu() == 100);
+}
+
+TEST_CASE("orphans: with orphan_policy keep, an ended session's workloads stay") {
+  auto c = AdminClient();
+  TestNamespace ns(*c, "orphan");
+  Provider p(ns, 1000, "provider: {orphan_policy: keep, orphan_grace: 1s}\n");
+  REQUIRE(Connect(*p.current, "provider.a").success());
+  REQUIRE(Deploy(*p.current, DeployOf("comp.kept", 100, "provider.a")) == "");
+  Disconnect(*p.current, "provider.a");
+  REQUIRE(Connect(*p.current, "provider.b").success());  // another id took the slot
+  // Past the grace and two of the controller's 2 s looks: still there, never stamped.
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  CHECK(OrphanedAt(*c, ns, "comp.kept").empty());
+  CHECK_FALSE(Gone(*c, ns, iarnet::WorkloadNameFor("comp.kept")));
+  CHECK(Capacity(*p.current, "provider.b").used().cpu() == 100);
 }

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <thread>
 
@@ -42,7 +43,7 @@ std::string Holder(Client& c, const std::string& ns) {
 // The child process's side (see main.cc): lead until killed.
 int RunElectorChild(const std::string& ns, const std::string& identity) {
   auto c = testing::AdminClient();
-  LeaderElector e(*c, Fast(ns, identity));
+  LeaderElector e(c->config(), Fast(ns, identity));
   e.Start();
   for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
 }
@@ -64,7 +65,7 @@ TEST_CASE(
   auto options = Fast(ns, "parent");
   options.on_started_leading = [&] { ++started; };
   options.on_stopped_leading = [&] { ++stopped; };
-  LeaderElector parent(*c, options);
+  LeaderElector parent(c->config(), options);
   parent.Start();
   std::this_thread::sleep_for(std::chrono::seconds(5));  // more than a lease: the child renews
   CHECK_FALSE(parent.IsLeader());
@@ -87,7 +88,7 @@ TEST_CASE(
   parent.Stop();
   CHECK(stopped == 1);
   CHECK(Holder(*c, ns).empty());
-  LeaderElector next(*c, Fast(ns, "next"));
+  LeaderElector next(c->config(), Fast(ns, "next"));
   auto t0 = std::chrono::steady_clock::now();
   next.Start();
   REQUIRE(testing::Eventually([&] { return next.IsLeader(); }, std::chrono::seconds(10)));
@@ -98,7 +99,7 @@ TEST_CASE(
 TEST_CASE("leader election: two electors racing and exactly one wins") {
   auto c = testing::AdminClient();
   TestNamespace ns(*c);
-  LeaderElector a(*c, Fast(ns, "a")), b(*c, Fast(ns, "b"));
+  LeaderElector a(c->config(), Fast(ns, "a")), b(c->config(), Fast(ns, "b"));
   a.Start();
   b.Start();
   REQUIRE(testing::Eventually([&] { return a.IsLeader() || b.IsLeader(); }));
@@ -110,4 +111,34 @@ TEST_CASE("leader election: two electors racing and exactly one wins") {
   CHECK(holder == (a.IsLeader() ? "a" : "b"));
   a.Stop();
   b.Stop();
+}
+
+TEST_CASE("leader election: a leader whose API server stalls stops leading when its term ends") {
+  auto c = testing::AdminClient();
+  TestNamespace ns(*c);
+  // A lease much longer than the renew deadline: the term (renew deadline from the last
+  // renewal) must end well before anyone else could take the lease.
+  auto options = Fast(ns, "stalled");
+  options.lease_duration = std::chrono::seconds(12);
+  std::atomic<int> stopped{0};
+  options.on_stopped_leading = [&] { ++stopped; };
+  LeaderElector e(c->config(), options);
+  e.Start();
+  REQUIRE(testing::Eventually([&] { return e.IsLeader(); }));
+
+  // Frozen, the API server accepts connections but answers nothing: every renewal hangs.
+  auto stalled_at = std::chrono::steady_clock::now();
+  testing::PausedComponent paused("kube-apiserver");
+  // The last renewal started before the stall, so the term is over 3 s after it at the
+  // latest, whatever the elector's thread is doing: sleeping longer only makes it later.
+  std::this_thread::sleep_until(stalled_at + options.renew_deadline +
+                                std::chrono::milliseconds(100));
+  CHECK_FALSE(e.IsLeader());
+  // And the elector itself notices while its call still hangs (a call bounded only by the
+  // 30 s request timeout would keep it inside for the whole lease and beyond).
+  CHECK(testing::Eventually([&] { return stopped.load() == 1; }, std::chrono::seconds(8)));
+  paused.Resume();
+  // Back, it campaigns again and wins (the lease is still its own).
+  CHECK(testing::Eventually([&] { return e.IsLeader(); }, std::chrono::seconds(30)));
+  e.Stop();
 }

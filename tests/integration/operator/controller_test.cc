@@ -1,6 +1,7 @@
 // The workload controller against the local cluster: admission, rejection, release,
 // concurrency, and Pods ending. Every test checks that the provider's ledger equals the
 // sum of the admission records and that the Pods match them.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <set>
 #include <thread>
@@ -249,4 +250,32 @@ TEST_CASE("controller: lowering the total below what is used evicts nothing and 
   CHECK(testing::Eventually([&] { return PhaseOf(*c, ns, "late") == "Running"; }));
   CHECK(testing::Eventually([&] { return LedgerExact(Count(*c, ns)); }));
   op.Stop();
+}
+
+TEST_CASE("controller: a replica whose term as leader has ended writes nothing until it leads") {
+  auto c = testing::AdminClient();
+  TestNamespace ns(*c);
+  std::atomic<bool> leading{false};
+  Caches caches(*c, Options(ns, 1000));
+  ControllerOptions o;
+  o.may_write = [&leading] { return leading.load(); };
+  WorkloadController controller(*c, caches, o);
+  caches.Start();
+  controller.StartReconciling();
+  c->Create(kWorkloads, ns, NewWorkload("w", 100));
+  // The controller took the workload up and was refused its first write (the finalizer)
+  // three times: nothing of it reached the API server.
+  REQUIRE(testing::Eventually([&] { return controller.queue().stats().retries >= 3; }));
+  json w = c->Get(kWorkloads, ns, "w");
+  CHECK_FALSE(w["metadata"].contains("finalizers"));
+  CHECK_FALSE(w.contains("status"));
+  CHECK(c->List(kube::resources::kPods, ns)["items"].empty());
+  // Leading again, it carries on from the records.
+  leading = true;
+  CHECK(testing::Eventually([&] {
+    auto k = Count(*c, ns);
+    return k.admitted == 1 && k.pods == 1 && LedgerExact(k);
+  }));
+  controller.Stop();
+  caches.Stop();
 }
