@@ -1,7 +1,11 @@
 // Deploy benchmark (issue 8), against the local cluster (KUBECONFIG), the provider built
 // alongside. Every figure that matters is a ratio measured in the same run:
 //   1. raw Pod creation with the project's client: N Pods, C at a time
-//   2. Deploy over gRPC (returns once the Pod exists), N and C the same; ratios to (1)
+//   2. Deploy over gRPC (returns once the component's container runs), N and C the same;
+//      ratios to (1)
+//   2a. one at a time on the idle cluster (M=50): a raw Pod's creation, the same until it
+//      is Running, and a Deploy: what waiting for Running adds, and Deploy like for like
+//      against a raw Pod waited until Running
 //   3. restart-to-ready with W admitted workloads, the cluster at rest: SIGKILL, start,
 //      until the provider is serving (gRPC health SERVING, /readyz) and GetCapacity
 //      shows the whole ledger
@@ -18,12 +22,15 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -31,6 +38,7 @@
 #include "grpc-gateway/provider_client.h"
 #include "kube/client.h"
 #include "kube/error.h"
+#include "kube/informer.h"
 #include "resource/provider/provider.pb.h"
 #include "tests/support/provider_process.h"
 #include "tests/support/support.h"
@@ -102,6 +110,43 @@ pb::DeployRequest Deploy(const std::string& id) {
   (*r.mutable_env_vars())["COMPONENT_ID"] = id;
   (*r.mutable_env_vars())["ZMQ_ADDR"] = "tcp://host.internal:5555";
   return r;
+}
+
+// Raw Pods created one at a time, each waited for until a watch sees it Running: the
+// creation's latency and the creation-to-Running latency of each.
+struct SequentialRaw {
+  Run create, to_running;
+};
+SequentialRaw RawOneAtATime(kube::Client& admin, const std::string& ns, int m) {
+  auto watch_client = testing::AdminClient();  // the watch's I/O apart from the creates
+  std::mutex mu;
+  std::condition_variable cv;
+  std::set<std::string> running;  // guarded by mu
+  kube::Informer pods(*watch_client, kube::resources::kPods, ns);
+  auto note = [&](const kube::ObjectPtr& pod) {
+    if ((*pod)["status"].value("phase", "") != "Running") return;
+    std::lock_guard<std::mutex> lock(mu);
+    running.insert((*pod)["metadata"].value("name", ""));
+    cv.notify_all();
+  };
+  pods.AddHandlers(
+      {note, [&](const kube::ObjectPtr&, const kube::ObjectPtr& pod) { note(pod); }, nullptr});
+  pods.Start();
+  pods.WaitForSync(std::chrono::seconds(30));
+  SequentialRaw out;
+  for (int i = 0; i < m; ++i) {
+    std::string name = "s" + std::to_string(i);
+    auto t0 = Clock::now();
+    admin.Create(kube::resources::kPods, ns, Pod(name));
+    auto created = Clock::now();
+    std::unique_lock<std::mutex> lock(mu);
+    bool ran = cv.wait_for(lock, std::chrono::seconds(60), [&] { return running.count(name) > 0; });
+    auto now = Clock::now();
+    out.create.latencies_ms.push_back(Seconds(created - t0).count() * 1000);
+    if (ran) out.to_running.latencies_ms.push_back(Seconds(now - t0).count() * 1000);
+  }
+  pods.Stop();
+  return out;
 }
 
 double RssMiB(pid_t pid) {
@@ -245,6 +290,12 @@ int main(int argc, char** argv) {
   auto admin = testing::AdminClient();
   std::string suffix = std::to_string(getpid());
 
+  const int m = 50;  // one-at-a-time operations (2a)
+  // 2a, raw: one at a time, while the cluster is idle.
+  std::string seq_ns = "bench-seq-" + suffix;
+  Namespace(*admin, seq_ns);
+  SequentialRaw seq_raw = RawOneAtATime(*admin, seq_ns, m);
+
   // 1. Raw Pod creation.
   std::string raw_ns = "bench-raw-" + suffix;
   Namespace(*admin, raw_ns);
@@ -292,6 +343,16 @@ int main(int argc, char** argv) {
   iarnet::ProviderClient grpc_client(
       grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()),
       "resource.provider.Service");
+  // 2a, Deploy: one at a time, the cluster idle again (the raw Pods are Running).
+  Run seq_deploy;
+  for (int i = 0; i < m; ++i) {
+    pb::DeployResponse resp;
+    auto t0 = Clock::now();
+    auto s = grpc_client.Call("Deploy", Deploy("comp.s" + std::to_string(i)), &resp,
+                              std::chrono::seconds(120));
+    if (s.ok() && resp.error().empty())
+      seq_deploy.latencies_ms.push_back(Seconds(Clock::now() - t0).count() * 1000);
+  }
   double cpu_before = CpuSeconds(provider.pid());
   Counts deploy_cpu_before = CpuNow(provider.pid());
   Counts deploy_requests_before = RequestsNow();
@@ -311,7 +372,7 @@ int main(int argc, char** argv) {
         for (const auto& item : list["items"]) {
           if (item.value("status", json::object()).value("phase", "") == "Running") ++running;
         }
-        return running == size_t(n);
+        return running == size_t(n + m);
       },
       std::chrono::seconds(120));
   double deploy_to_running = n / Seconds(Clock::now() - deploy_start).count();
@@ -335,7 +396,7 @@ int main(int argc, char** argv) {
       return false;
     }
   });
-  int64_t want = int64_t(std::max(w, n)) * 10;
+  int64_t want = int64_t(std::max(w, n) + m) * 10;
   bool admitted =
       testing::Eventually([&] { return UsedCpu(grpc_client) == want; }, std::chrono::seconds(1800));
   // At rest before measuring: every Pod Running, and the provider's work queue idle
@@ -396,6 +457,18 @@ int main(int argc, char** argv) {
                    deploy.Throughput() / raw.Throughput(), 2)
             << Row("Deploy / raw p50 latency", p50_ratio, 2)
             << Row("**Deploy / raw p99 latency** (target <= 2)", p99_ratio, 2)
+            << Row("one at a time (M=50): raw Pod creation, p50 latency (ms)",
+                   seq_raw.create.Percentile(0.5))
+            << Row("one at a time: raw Pod creation until Running, p50 latency (ms)",
+                   seq_raw.to_running.Percentile(0.5))
+            << Row("one at a time: what waiting for Running adds to a Pod, p50 (ms)",
+                   seq_raw.to_running.Percentile(0.5) - seq_raw.create.Percentile(0.5))
+            << Row("one at a time: Deploy (answers once Running), p50 latency (ms)",
+                   seq_deploy.Percentile(0.5))
+            << Row("one at a time: Deploy / raw Pod until Running, p50 latency",
+                   seq_deploy.Percentile(0.5) / seq_raw.to_running.Percentile(0.5), 2)
+            << Row("one at a time: Deploys answered / M",
+                   seq_deploy.latencies_ms.size() / double(m), 2)
             << Row("raw Pods until every one is Running (/s)", raw_to_running)
             << Row("Deploys until every workload is Running (/s)", deploy_to_running)
             << Row("Deploy / raw, until every one is Running", deploy_to_running / raw_to_running,
@@ -422,5 +495,6 @@ int main(int argc, char** argv) {
     return k.rfind("GET ", 0) != 0 && k.rfind("LIST ", 0) != 0;
   });
   admin->Delete(kube::resources::kNamespaces, "", raw_ns);
+  admin->Delete(kube::resources::kNamespaces, "", seq_ns);
   return 0;
 }
