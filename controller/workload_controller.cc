@@ -37,12 +37,27 @@ WorkloadController::WorkloadController(kube::Client& client, Caches& caches,
   caches_.pods().AddHandlers(
       {owner, [owner](const kube::ObjectPtr&, const kube::ObjectPtr& p) { owner(p); }, owner});
   // A new capacity changes the ledger's total, and may let rejected workloads in.
-  caches_.providers().AddHandlers({nullptr,
-                                   [this](const kube::ObjectPtr&, const kube::ObjectPtr&) {
-                                     queue_.Add(kLedgerKey);
-                                     EnqueueRejected();
-                                   },
-                                   nullptr});
+  // A changed control-plane record (Connect, Disconnect, takeover) may end or resume
+  // sessions: the ledger writer's thread re-queues every workload (not this I/O thread).
+  caches_.providers().AddHandlers(
+      {nullptr,
+       [this](const kube::ObjectPtr& before, const kube::ObjectPtr& after) {
+         queue_.Add(kLedgerKey);
+         EnqueueRejected();
+         auto record = [](const kube::ObjectPtr& o) {
+           return o ? (*o).value("status", kube::json::object())
+                          .value("controlPlane", kube::json::object())
+                    : kube::json::object();
+         };
+         if (record(before) != record(after)) {
+           {
+             std::lock_guard<std::mutex> lock(ledger_mu_);
+             sessions_changed_ = true;
+           }
+           ledger_cv_.notify_one();
+         }
+       },
+       nullptr});
 }
 
 WorkloadController::~WorkloadController() { Stop(); }
@@ -79,12 +94,14 @@ void WorkloadController::WriteLedgerLoop() {
     // Every 2 s also: whether the connected control plane changed (a session can end by
     // silence alone, which no object change announces).
     ledger_cv_.wait_for(lock, std::chrono::seconds(2),
-                        [this] { return ledger_dirty_ || ledger_stopping_; });
+                        [this] { return ledger_dirty_ || ledger_stopping_ || sessions_changed_; });
     if (!ledger_dirty_ && ledger_stopping_) return;
     if (options_.connected_id) {
+      bool record_changed = sessions_changed_;
+      sessions_changed_ = false;
       lock.unlock();
       std::optional<std::string> now_connected = options_.connected_id();
-      if (looked && connected != now_connected) {
+      if (record_changed || (looked && connected != now_connected)) {
         // Every workload's orphan rule looks again.
         for (const auto& w : caches_.workloads().List()) {
           const auto& meta = (*w)["metadata"];

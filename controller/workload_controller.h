@@ -9,8 +9,10 @@
 // - The handlers this controller adds to the caches' informers run on the informers'
 //   threads (and on Assume callers' threads): they only add keys to the queue.
 // - `workers` worker threads run Work -> Reconcile -> Carry; the ledger writer thread
-//   runs WriteLedgerLoop, and every 2 s re-queues every workload when the connected
-//   control plane changed (options_.connected_id, called on both). Both start in StartReconciling
+//   runs WriteLedgerLoop, and re-queues every workload when the control-plane record
+//   changed (the providers informer's handler only flags it) or, looked at every 2 s,
+//   the connected id did (silence changes no object; options_.connected_id is called
+//   on both threads). Both start in StartReconciling
 //   (the leader only) and are joined by Stop.
 // - Lock order: admission_mu_ before the ledger book's lock (a leaf). status_write_mu_
 //   is held across one ledger write (a call to the API server) and taken before mu_.
@@ -84,6 +86,7 @@ class WorkloadController {
   std::mutex ledger_mu_;
   std::condition_variable ledger_cv_;
   bool ledger_dirty_ = false, ledger_stopping_ = false;  // guarded by ledger_mu_
+  bool sessions_changed_ = false;  // guarded by ledger_mu_: the control-plane record changed
   std::atomic<bool> running_{false};
 
   std::mutex mu_;
