@@ -248,6 +248,9 @@ std::optional<std::chrono::milliseconds> WorkloadController::Reconcile(const std
   // A new workload goes finalizer -> admission -> Pod. Each step is planned from the
   // object our previous write returned, so the steps follow each other at once instead
   // of waiting for the watch to bring each write back (at most three steps).
+  // Who is connected, once per reconcile (the orphan rule): a reconcile is one moment.
+  std::optional<std::string> connected;
+  if (options_.connected_id) connected = options_.connected_id();
   for (int step = 0; step < 3; ++step) {
     // A workload that may be admitted now holds the admission lock from reading the
     // ledger to recording its charge. Others only release (which can only make a
@@ -263,7 +266,7 @@ std::optional<std::chrono::milliseconds> WorkloadController::Reconcile(const std
     inputs.image_pull_timeout = options_.image_pull_timeout;
     inputs.interrupted_deploy_after = options_.interrupted_deploy_after;
     inputs.orphan_grace = options_.orphan_grace;
-    if (options_.connected_id) inputs.connected_provider_id = options_.connected_id();
+    inputs.connected_provider_id = connected;
     WorkloadPlan plan = Plan(inputs);
     // An admission reserves its charge before the lock is let go, so the next admission
     // counts it while this one's status write is still in flight; the writes of

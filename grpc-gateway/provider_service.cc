@@ -282,9 +282,9 @@ kube::json ProviderService::CallBy(kube::HttpRequest request,
   return client_.CallSync(request);
 }
 
-void ProviderService::RecordAnswered(const std::string& key, const std::string& uid,
+void ProviderService::RecordAnswered(const std::string& name, const std::string& uid,
                                      std::chrono::steady_clock::time_point deadline) {
-  auto cached = caches_.workloads().Get(key);
+  auto cached = caches_.workloads().Get(ns_, name);
   if (cached && (*cached)["metadata"]
                         .value("annotations", kube::json::object())
                         .value(kDeployAnnotation, "") == kDeployAnswered)
@@ -292,7 +292,6 @@ void ProviderService::RecordAnswered(const std::string& key, const std::string& 
   // The uid makes the patch fail on a later workload of the same name.
   kube::json patch = {
       {"metadata", {{"uid", uid}, {"annotations", {{kDeployAnnotation, kDeployAnswered}}}}}};
-  std::string name = key.substr(key.find('/') + 1);
   kube::HttpRequest r = kube::requests::Patch(kWorkloadResource, ns_, name, kube::PatchType::kMerge,
                                               patch.dump(), {});
   caches_.workloads().Assume(CallBy(std::move(r), deadline));
@@ -448,7 +447,7 @@ std::string ProviderService::DeployLocked(const pb::DeployRequest& r, std::strin
       // once that Deploy must have ended (the provider died meanwhile), so this mark is
       // what keeps a component the control plane was told is deployed.
       try {
-        RecordAnswered(key, uid, deadline);
+        RecordAnswered(plan.name, uid, deadline);
       } catch (const kube::Error& e) {
         return give_up("error", "cannot record the Deploy of " + id + ": " + e.what());
       }

@@ -86,7 +86,7 @@ class ProviderService {
   void DeleteWorkload(const std::string& name, const std::string& uid);
   // Marks the workload's Deploy answered (kDeployAnnotation), by `deadline`; throws
   // kube::Error when it cannot.
-  void RecordAnswered(const std::string& key, const std::string& uid,
+  void RecordAnswered(const std::string& name, const std::string& uid,
                       std::chrono::steady_clock::time_point deadline);
   // A call to the API server that ends by `deadline` (a Deploy's): kube::Error otherwise.
   kube::json CallBy(kube::HttpRequest request, std::chrono::steady_clock::time_point deadline);
