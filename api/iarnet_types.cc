@@ -64,6 +64,22 @@ json WriteResources(const Resources& r) {
   return {{"cpu", r.cpu}, {"memory", r.memory}, {"gpu", r.gpu}};
 }
 
+// A capacity: each component a number or "auto" (kUncapped).
+int64_t CapComponent(const Reader& r, const char* key) {
+  if (r.Has(key) && r.raw()[key].is_string()) {
+    if (r.raw()[key] != "auto") throw MappingError(r.Path(key) + ": must be a number or auto");
+    return kUncapped;
+  }
+  return r.Int(key);
+}
+Resources ReadCapacity(const Reader& r) {
+  return {CapComponent(r, "cpu"), CapComponent(r, "memory"), CapComponent(r, "gpu")};
+}
+json WriteCapacity(const Resources& r) {
+  auto one = [](int64_t v) { return v == kUncapped ? json("auto") : json(v); };
+  return {{"cpu", one(r.cpu)}, {"memory", one(r.memory)}, {"gpu", one(r.gpu)}};
+}
+
 ObjectMeta ReadMeta(const Reader& m) {
   ObjectMeta out;
   out.name = m.String("name");
@@ -171,6 +187,7 @@ Workload WorkloadFromJson(const json& object) {
   spec.Each("env", [&](const Reader& e) {
     w.spec.env.push_back({e.String("name"), e.String("value")});
   });
+  w.spec.gpu_model = spec.String("gpuModel");
 
   Reader status = root.Object("status");
   if (status.Has("phase")) {
@@ -225,7 +242,7 @@ Provider ProviderFromJson(const json& object) {
   Provider p;
   p.metadata = ReadMeta(root.Object("metadata"));
   Reader spec = root.Object("spec");
-  p.spec.capacity = ReadResources(spec.Object("capacity"));
+  p.spec.capacity = ReadCapacity(spec.Object("capacity"));
   Reader tags = spec.Object("resourceTags");
   p.spec.resource_tags = {tags.Bool("cpu"), tags.Bool("gpu"), tags.Bool("memory"),
                           tags.Bool("camera")};
@@ -242,6 +259,22 @@ Provider ProviderFromJson(const json& object) {
   p.status.used = ReadResources(ledger.Object("used"));
   p.status.available = ReadResources(ledger.Object("available"));
   p.status.admitted_count = ledger.Int("admittedCount");
+  if (status.Has("cluster")) {
+    Reader c = status.Object("cluster");
+    ClusterView v;
+    v.eligible_nodes = c.Int("eligibleNodes");
+    v.allocatable = ReadResources(c.Object("allocatable"));
+    v.free = ReadResources(c.Object("free"));
+    v.largest_placeable = ReadResources(c.Object("largestPlaceable"));
+    c.Each("nodes", [&](const Reader& n) {
+      v.nodes.push_back({n.String("name"), ReadResources(n.Object("free")), n.Int("podsFree"),
+                         n.String("gpuModel")});
+    });
+    c.Each("gpus", [&](const Reader& g) {
+      v.gpus.push_back({g.String("model"), g.Int("total"), g.Int("free")});
+    });
+    p.status.cluster = std::move(v);
+  }
   Reader cp = status.Object("controlPlane");
   p.status.control_plane = {cp.String("providerId"), cp.String("connectedAt"),
                             cp.String("lastHealthCheck"), cp.String("address"),
@@ -261,6 +294,26 @@ json ToJson(const ProviderStatus& s) {
                {{"cpu", FormatMillicores(s.used.cpu) + "/" + FormatMillicores(s.total.cpu)},
                 {"memory", FormatBytes(s.used.memory) + "/" + FormatBytes(s.total.memory)},
                 {"gpu", std::to_string(s.used.gpu) + "/" + std::to_string(s.total.gpu)}}}};
+  if (s.cluster) {
+    const ClusterView& v = *s.cluster;
+    json nodes = json::array();
+    for (const auto& n : v.nodes) {
+      json node = {{"name", n.name}, {"free", WriteResources(n.free)}, {"podsFree", n.pods_free}};
+      if (!n.gpu_model.empty()) node["gpuModel"] = n.gpu_model;
+      nodes.push_back(std::move(node));
+    }
+    json gpus = json::array();
+    for (const auto& g : v.gpus)
+      gpus.push_back({{"model", g.model}, {"total", g.total}, {"free", g.free}});
+    out["cluster"] = {{"eligibleNodes", v.eligible_nodes},
+                      {"allocatable", WriteResources(v.allocatable)},
+                      {"free", WriteResources(v.free)},
+                      {"largestPlaceable", WriteResources(v.largest_placeable)},
+                      {"nodes", nodes},
+                      {"gpus", gpus}};
+    out["display"]["largest"] = FormatMillicores(v.largest_placeable.cpu) + " cpu, " +
+                                FormatBytes(v.largest_placeable.memory);
+  }
   const auto& cp = s.control_plane;
   if (!cp.provider_id.empty() || !cp.last_health_check.empty()) {
     json c = json::object();
@@ -279,7 +332,7 @@ json ToJson(const ProviderStatus& s) {
 }
 
 json ToJson(const ProviderSpec& s) {
-  json out = {{"capacity", WriteResources(s.capacity)},
+  json out = {{"capacity", WriteCapacity(s.capacity)},
               {"resourceTags",
                {{"cpu", s.resource_tags.cpu},
                 {"gpu", s.resource_tags.gpu},
@@ -336,6 +389,7 @@ json ToJson(const WorkloadSpec& s) {
   if (!s.image.empty()) spec["image"] = s.image;
   if (s.language) spec["language"] = ToString(*s.language);
   if (!s.provider_id.empty()) spec["providerId"] = s.provider_id;
+  if (!s.gpu_model.empty()) spec["gpuModel"] = s.gpu_model;
   return spec;
 }
 

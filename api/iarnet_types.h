@@ -22,6 +22,10 @@ struct Resources {
   bool operator==(const Resources&) const = default;
 };
 
+// A capacity component with no configured cap ("auto" in config.yaml, the Helm values
+// and the IarnetProvider's spec): the nodes alone decide it (controller/node_fit.h).
+inline constexpr int64_t kUncapped = INT64_MAX;
+
 enum class Language { kJson, kGo, kPython, kUnikernel };
 // "json", "go", "python", "unikernel" (the CRD's enum); also accepts the protocol's
 // LANG_* names. nullopt for anything else.
@@ -76,6 +80,9 @@ struct WorkloadSpec {
   std::string provider_id;
   Resources resources;
   std::vector<EnvVar> env;
+  // The GPU model its node must carry (the nvidia.com/gpu.product label); "" any. Set
+  // by kubectl and GitOps users: the gRPC protocol has only a GPU count.
+  std::string gpu_model;
 };
 
 struct WorkloadStatus {
@@ -139,9 +146,35 @@ struct ControlPlane {
   bool operator==(const ControlPlane&) const = default;
 };
 
+// What the nodes can hold for this provider (capacity.source: nodes; controller/node_fit.h).
+struct NodeRoom {
+  std::string name;
+  Resources free;  // allocatable minus the requests of every Pod on it, ours included
+  int64_t pods_free = 0;
+  std::string gpu_model;  // its nvidia.com/gpu.product label
+  bool operator==(const NodeRoom&) const = default;
+};
+struct GpuModelCount {
+  std::string model;
+  int64_t total = 0;  // allocatable on the eligible nodes of this model
+  int64_t free = 0;
+  bool operator==(const GpuModelCount&) const = default;
+};
+struct ClusterView {
+  int64_t eligible_nodes = 0;
+  Resources allocatable;  // of the eligible nodes
+  Resources free;         // allocatable minus every Pod's requests
+  // The largest request of each resource alone that some node can hold now.
+  Resources largest_placeable;
+  std::vector<NodeRoom> nodes;  // the eligible nodes with the most free cpu, at most 50
+  std::vector<GpuModelCount> gpus;
+  bool operator==(const ClusterView&) const = default;
+};
+
 struct ProviderStatus {
   Resources total, used, available;
   int64_t admitted_count = 0;
+  std::optional<ClusterView> cluster;  // absent with capacity.source: config
   ControlPlane control_plane;
   std::vector<Condition> conditions;
   int64_t observed_generation = 0;

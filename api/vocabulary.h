@@ -33,6 +33,11 @@ inline constexpr const char* kDeployAnnotation = "iarnet.io/deploy";
 inline constexpr const char* kDeployPending = "pending";
 inline constexpr const char* kDeployAnswered = "answered";
 
+// The node label GPU feature discovery puts on a node: the model of its GPUs.
+inline constexpr const char* kGpuProductLabel = "nvidia.com/gpu.product";
+// The extended resource a GPU is counted as.
+inline constexpr const char* kGpuResource = "nvidia.com/gpu";
+
 // The finalizer that holds a workload until its charge is released.
 inline constexpr const char* kReleaseFinalizer = "iarnet.io/release";
 

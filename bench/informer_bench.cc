@@ -19,6 +19,7 @@
 #include "kube/error.h"
 #include "kube/informer.h"
 #include "kube/log.h"
+#include "process_memory.h"
 
 using namespace kube;
 using Seconds = std::chrono::duration<double>;
@@ -27,17 +28,8 @@ namespace {
 
 const ResourceType kWorkloads{"iarnet.io", "v1alpha1", "iarnetworkloads", "IarnetWorkload", true};
 
-size_t HeapInUse() {
-  malloc_trim(0);
-  return mallinfo2().uordblks;
-}
-
-size_t RssBytes() {
-  std::ifstream statm("/proc/self/statm");
-  size_t pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return resident * size_t(sysconf(_SC_PAGESIZE));
-}
+using bench::HeapInUse;
+using bench::RssBytes;
 
 json Workload(const std::string& name, int i) {
   return {{"apiVersion", "iarnet.io/v1alpha1"},

@@ -35,6 +35,12 @@ Caches::Caches(kube::Client& client, CachesOptions options)
   pods_ = std::make_unique<kube::Informer>(client_, kube::resources::kPods, options_.namespace_,
                                            pod_options);
   providers_ = std::make_unique<kube::Informer>(client_, kProviderResource, options_.namespace_);
+  if (options_.node_view) {
+    NodeViewOptions view = *options_.node_view;
+    view.namespace_ = options_.namespace_;
+    if (!view.release_memory) view.release_memory = options_.release_memory;
+    node_view_ = std::make_unique<NodeView>(client_, std::move(view));
+  }
 
   auto changed = [this](const kube::ObjectPtr&) {
     if (options_.on_change) options_.on_change();
@@ -63,6 +69,9 @@ void Caches::Start() {
                         "informer for " + inf->type().plural + " did not sync");
     }
   }
+  if (node_view_ && !node_view_->WaitForSync(options_.sync_timeout)) {
+    throw kube::Error(kube::ErrorKind::kTimeout, "the node view (nodes, pods) did not sync");
+  }
 }
 
 void Caches::EnsureProvider() {
@@ -88,6 +97,7 @@ void Caches::StartInformers() {
   workloads_->Start();
   pods_->Start();
   providers_->Start();
+  if (node_view_) node_view_->Start();
 }
 
 bool Caches::WaitForSync(std::chrono::milliseconds timeout) {
@@ -97,13 +107,16 @@ bool Caches::WaitForSync(std::chrono::milliseconds timeout) {
         deadline - std::chrono::steady_clock::now());
     if (!inf->WaitForSync(std::max(left, std::chrono::milliseconds(0)))) return false;
   }
-  return true;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  return !node_view_ || node_view_->WaitForSync(std::max(left, std::chrono::milliseconds(0)));
 }
 
 void Caches::Stop() {
   for (auto* inf : {workloads_.get(), pods_.get(), providers_.get()}) {
     if (inf) inf->Stop();
   }
+  if (node_view_) node_view_->Stop();
 }
 
 void Caches::Index(const kube::ObjectPtr& o, bool deleted) {
@@ -129,6 +142,13 @@ ControlPlane Caches::CurrentControlPlane() {
   return p ? ProviderFromJson(*p).status.control_plane : ControlPlane{};
 }
 
-Ledger Caches::CurrentLedger() { return book_.Compute(CurrentProviderSpec().capacity, false); }
+Resources Caches::Capacity(const ProviderSpec& spec) {
+  if (!node_view_) return spec.capacity;
+  Resources nodes = node_view_->Holdable();
+  return {std::min(spec.capacity.cpu, nodes.cpu), std::min(spec.capacity.memory, nodes.memory),
+          std::min(spec.capacity.gpu, nodes.gpu)};
+}
+
+Ledger Caches::CurrentLedger() { return book_.Compute(Capacity(CurrentProviderSpec()), false); }
 
 }  // namespace iarnet

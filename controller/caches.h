@@ -22,6 +22,7 @@
 #include "api/iarnet_types.h"
 #include "controller/ledger.h"
 #include "controller/ledger_book.h"
+#include "controller/node_view.h"
 #include "kube/client.h"
 #include "kube/informer.h"
 
@@ -39,6 +40,10 @@ struct CachesOptions {
   // application hands the pages freed by the list back to the system (malloc_trim).
   std::function<void()> release_memory;
   std::chrono::milliseconds sync_timeout{60000};
+  // capacity.source nodes: watch the cluster's Nodes and Pods (node_view.h); the
+  // capacity is then the lesser of the spec's cap and what the eligible nodes can hold.
+  // nullopt (capacity.source config): the spec's capacity alone, as configured.
+  std::optional<NodeViewOptions> node_view;
 };
 
 class Caches {
@@ -66,12 +71,18 @@ class Caches {
   kube::Informer& pods() { return *pods_; }
   kube::Informer& providers() { return *providers_; }
   LedgerBook& ledger_book() { return book_; }
+  // The node view, or null with capacity.source config.
+  NodeView* node_view() { return node_view_.get(); }
   const CachesOptions& options() const { return options_; }
 
   // The IarnetProvider's spec from the cache (the configured one until it is seen).
   ProviderSpec CurrentProviderSpec();
   // The control plane's record in the IarnetProvider's status, from the cache.
   ControlPlane CurrentControlPlane();
+  // The capacity the ledger counts against: the spec's, each component capped by what
+  // the eligible nodes can hold when the node view is on (an uncapped component is
+  // then the nodes' alone).
+  Resources Capacity(const ProviderSpec& spec);
   // The published ledger: cached records and our written charges, no reservations.
   Ledger CurrentLedger();
 
@@ -82,6 +93,7 @@ class Caches {
   CachesOptions options_;
   LedgerBook book_;
   std::unique_ptr<kube::Informer> workloads_, pods_, providers_;
+  std::unique_ptr<NodeView> node_view_;
 };
 
 }  // namespace iarnet

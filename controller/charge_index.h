@@ -34,6 +34,10 @@ class ChargeIndex {
   // (a write of ours the cache has not shown yet).
   Ledger ComputeWith(const Resources& total,
                      const std::map<std::string, std::optional<Resources>>& replace) const;
+  template <class F>
+  void ForEach(F f) const {
+    for (const auto& [key, entry] : entries_) f(key, entry);
+  }
   const std::set<std::string>& rejected() const { return rejected_; }
   size_t size() const { return entries_.size(); }
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -23,6 +24,16 @@ struct ControllerOptions {
   // or nullopt: not known, and no workload is an orphan.
   std::chrono::milliseconds orphan_grace{0};
   std::function<std::optional<std::string>()> connected_id;
+  // A Pod the scheduler cannot place is given up this long after it first said so, and
+  // a workload whose node is deleted or not Ready this long ends (NodeLost; needs the
+  // node view). 0: never.
+  std::chrono::milliseconds schedule_timeout{std::chrono::seconds(30)};
+  std::chrono::milliseconds node_lost_grace{std::chrono::seconds(60)};
+  // The nodes component Pods may run on (capacity.node_selector): their nodeSelector.
+  std::map<std::string, std::string> node_selector;
+  // Called after a status write that rejected a workload ("rejected", its reason) or
+  // ended it because of the cluster ("ended", Unschedulable or NodeLost): metrics.
+  std::function<void(const std::string& what, const std::string& reason)> on_outcome;
   // Whether this replica may still write as the leader: checked right before every
   // write, so a replica whose term ended (leader_election.h) writes nothing more, even
   // when it is resumed mid-reconcile after being stopped. Unset: always.

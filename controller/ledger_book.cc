@@ -51,6 +51,25 @@ Ledger LedgerBook::Compute(const Resources& capacity, bool count_reserved) {
   return charges_.ComputeWith(capacity, unobserved);
 }
 
+std::vector<Resources> LedgerBook::ChargesExcept(
+    const std::function<bool(const std::string& key)>& skip) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Resources> out;
+  auto take = [&](const std::string& key, const std::optional<Resources>& charge) {
+    if (charge && !skip(key)) out.push_back(*charge);
+  };
+  charges_.ForEach([&](const std::string& key, const ChargeIndex::Entry& e) {
+    auto w = written_.find(key);
+    if (w == written_.end() || (w->second.resource_version != kReserved &&
+                                e.resource_version >= w->second.resource_version)) {
+      take(key, e.charge);
+    } else {
+      take(key, w->second.charge);
+    }
+  });
+  return out;
+}
+
 std::vector<std::string> LedgerBook::Rejected() const {
   std::lock_guard<std::mutex> lock(mu_);
   return {charges_.rejected().begin(), charges_.rejected().end()};

@@ -12,10 +12,11 @@
 //
 // Threads and locks: every member function may be called from any thread, including the
 // informer's watch thread inside its cache lock (Observe, Forget). mu_ guards charges_
-// and written_, and is a leaf: nothing is called while it is held.
+// and written_; nothing is called while it is held but ChargesExcept's `skip`.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -49,6 +50,11 @@ class LedgerBook {
   // and with `count_reserved` (admission decisions) the in-flight charges too. Our writes
   // for keys the cache no longer has count for nothing.
   Ledger Compute(const Resources& capacity, bool count_reserved);
+
+  // The charges of workloads for which `skip` (called with mu_ held: it may take only
+  // a leaf lock of its own, such as the node view's) says no: with our unobserved writes
+  // and in-flight reservations standing in, as Compute(_, true) counts them.
+  std::vector<Resources> ChargesExcept(const std::function<bool(const std::string& key)>& skip);
 
   // The keys of cached workloads that are Rejected (to look at again when capacity frees).
   std::vector<std::string> Rejected() const;

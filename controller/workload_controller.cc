@@ -58,9 +58,51 @@ WorkloadController::WorkloadController(kube::Client& client, Caches& caches,
          }
        },
        nullptr});
+  if (NodeView* view = caches_.node_view()) {
+    // What the nodes can hold changed: the ledger's total (the writer publishes it), and
+    // when room may have grown, waiting workloads look again (the writer re-queues them,
+    // at most once per interval: foreign Pods come and go all the time). A node's health
+    // changed or it left: our workloads on it look again (NodeLost). Updates that change
+    // nothing the view reads (heartbeats, a Pod's status) are skipped.
+    auto node = [this, view](const kube::ObjectPtr& before, const kube::ObjectPtr& after) {
+      NodeFacts b = before ? NodeFactsFromJson(*before) : NodeFacts{};
+      NodeFacts a = after ? NodeFactsFromJson(*after) : NodeFacts{};
+      if (before && after && a == b) return;
+      if (!before || !after || a.ready != b.ready) {
+        for (const auto& key : view->OursOn((after ? a : b).name)) queue_.Add(key);
+      }
+      CapacityChanged(after != nullptr);
+    };
+    view->nodes().AddHandlers({[node](const kube::ObjectPtr& n) { node(nullptr, n); }, node,
+                               [node](const kube::ObjectPtr& n) { node(n, nullptr); }});
+    auto pod = [this](const kube::ObjectPtr& before, const kube::ObjectPtr& after) {
+      PodFacts b = before ? PodFactsFromJson(*before) : PodFacts{};
+      PodFacts a = after ? PodFactsFromJson(*after) : PodFacts{};
+      if (before && after && a == b) return;
+      // Our own Pods move room between our workloads only; their charges come and go
+      // with the ledger, which re-queues waiting workloads itself when one is released.
+      bool ours = (before && b.ours) || (after && a.ours);
+      // Room grows only where a foreign Pod leaves a node or asks for less.
+      bool freed = !ours && before && !b.node.empty() &&
+                   (!after || a.node != b.node || !Fits(b.requests, a.requests));
+      CapacityChanged(freed);
+    };
+    view->pods().AddHandlers({[pod](const kube::ObjectPtr& p) { pod(nullptr, p); }, pod,
+                              [pod](const kube::ObjectPtr& p) { pod(p, nullptr); }});
+  }
 }
 
 WorkloadController::~WorkloadController() { Stop(); }
+
+void WorkloadController::CapacityChanged(bool room_may_have_grown) {
+  if (!running_) return;
+  {
+    std::lock_guard<std::mutex> lock(ledger_mu_);
+    ledger_dirty_ = true;
+    if (room_may_have_grown) rejected_wanted_ = true;
+  }
+  ledger_cv_.notify_one();
+}
 
 void WorkloadController::StartReconciling() {
   // The ledger is already whole: the ledger book was filled with the synced cache,
@@ -114,7 +156,10 @@ void WorkloadController::WriteLedgerLoop() {
     }
     if (!ledger_dirty_) continue;
     ledger_dirty_ = false;
+    bool rejected = rejected_wanted_;
+    rejected_wanted_ = false;
     lock.unlock();
+    if (rejected) EnqueueRejected();
     WriteProviderStatus();
     lock.lock();
     if (!ledger_stopping_) ledger_cv_.wait_for(lock, interval, [this] { return ledger_stopping_; });
@@ -156,6 +201,16 @@ void WorkloadController::EnqueueRejected() {
   for (const auto& key : caches_.ledger_book().Rejected()) queue_.Add(key);
 }
 
+void WorkloadController::ReportOutcome(const WorkloadStatus& before, const WorkloadStatus& after) {
+  if (!options_.on_outcome) return;
+  bool changed = before.phase != after.phase || before.reason != after.reason;
+  if (!changed) return;
+  if (after.phase == Phase::kRejected) options_.on_outcome("rejected", after.reason);
+  if (after.phase == Phase::kFailed &&
+      (after.reason == "Unschedulable" || after.reason == "NodeLost"))
+    options_.on_outcome("ended", after.reason);
+}
+
 void WorkloadController::RequireLeading(const char* what) const {
   if (options_.may_write && !options_.may_write())
     throw std::runtime_error(std::string("not writing ") + what +
@@ -165,9 +220,12 @@ void WorkloadController::RequireLeading(const char* what) const {
 void WorkloadController::WriteProviderStatus() {
   std::lock_guard<std::mutex> writing(status_write_mu_);
   Ledger l = caches_.CurrentLedger();
+  std::optional<ClusterView> cluster;
+  if (NodeView* view = caches_.node_view()) cluster = view->View();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (provider_status_written_ && l == last_written_ledger_) return;
+    if (provider_status_written_ && l == last_written_ledger_ && cluster == last_written_cluster_)
+      return;
   }
   const std::string& provider_name = caches_.options().provider_name;
   auto cached = caches_.providers().Get(ns_, provider_name);
@@ -176,10 +234,12 @@ void WorkloadController::WriteProviderStatus() {
   status.used = l.used;
   status.available = l.available;
   status.admitted_count = l.admitted;
+  status.cluster = cluster;
   // Only the ledger's fields: the connected control plane in the same status is written
   // by the gRPC front end, and a merge patch leaves what it does not name untouched.
   kube::json full = ToJson(status);
   kube::json patch = {{"status", {{"ledger", full["ledger"]}, {"display", full["display"]}}}};
+  if (full.contains("cluster")) patch["status"]["cluster"] = full["cluster"];
   kube::PatchOptions o;
   o.subresource = "status";
   try {
@@ -187,6 +247,7 @@ void WorkloadController::WriteProviderStatus() {
     client_.Patch(kProviderResource, ns_, provider_name, kube::PatchType::kMerge, patch, o);
     std::lock_guard<std::mutex> lock(mu_);
     last_written_ledger_ = l;
+    last_written_cluster_ = cluster;
     provider_status_written_ = true;
   } catch (const std::exception& e) {
     KLOG(kWarning, "controller") << "writing the provider's ledger: " << e.what();
@@ -261,8 +322,22 @@ std::optional<std::chrono::milliseconds> WorkloadController::Reconcile(const std
     std::unique_lock<std::mutex> admission(admission_mu_, std::defer_lock);
     if (may_admit) admission.lock();
     ProviderSpec provider = caches_.CurrentProviderSpec();
-    Ledger ledger = caches_.ledger_book().Compute(provider.capacity, true);
+    Ledger ledger = caches_.ledger_book().Compute(caches_.Capacity(provider), true);
+    NodeFitInput fit;
+    NodeView* view = caches_.node_view();
+    if (view && may_admit) {
+      fit.rooms = view->Rooms();
+      // Admitted workloads whose Pods are not bound yet hold room somewhere already.
+      fit.pending = caches_.ledger_book().ChargesExcept(
+          [&](const std::string& k) { return k == key || view->Bound(k); });
+    }
     PlanInputs inputs{w, pod, provider, ledger, caches_.options().provider_name, Now()};
+    if (view && may_admit) inputs.fit = &fit;
+    inputs.schedule_timeout = options_.schedule_timeout;
+    if (view && pod.exists && pod.owned && !pod.node_name.empty()) {
+      inputs.node = NodeHealthOf(pod.node_name);
+      inputs.node_lost_grace = options_.node_lost_grace;
+    }
     inputs.image_pull_timeout = options_.image_pull_timeout;
     inputs.interrupted_deploy_after = options_.interrupted_deploy_after;
     inputs.orphan_grace = options_.orphan_grace;
@@ -287,6 +362,28 @@ std::optional<std::chrono::milliseconds> WorkloadController::Reconcile(const std
     w = WorkloadFromJson(raw);
   }
   return std::nullopt;
+}
+
+NodeHealth WorkloadController::NodeHealthOf(const std::string& node) {
+  NodeHealth h = caches_.node_view()->Health(node);
+  bool grace_over =
+      h.state == NodeHealth::State::kNotReady &&
+      std::chrono::system_clock::now() >= h.not_ready_since + options_.node_lost_grace;
+  if (h.state != NodeHealth::State::kMissing && !grace_over) return h;
+  // The view says the node is gone, or NotReady past the grace: a live read must agree
+  // before anything is released. A failed read throws and the reconcile is retried
+  // (never act on uncertain state): an API server that refuses connections while its
+  // watches still drain (a graceful shutdown) is an outage, not a lost node, and the
+  // view's next look counts the grace again from then.
+  try {
+    NodeFacts live = NodeFactsFromJson(client_.Get(kube::resources::kNodes, "", node));
+    if (live.ready) return {NodeHealth::State::kReady, {}};  // recovered: the view lags
+    if (h.state == NodeHealth::State::kMissing) return {};   // still there: the view lags
+    return h;
+  } catch (const kube::Error& e) {
+    if (!e.IsNotFound()) throw;
+  }
+  return {NodeHealth::State::kMissing, {}};
 }
 
 std::optional<kube::json> WorkloadController::Carry(const std::string& key, const kube::json& raw,
@@ -339,9 +436,10 @@ std::optional<kube::json> WorkloadController::Carry(const std::string& key, cons
     try {
       // Seen at once by the next reconcile (which would otherwise try to create it
       // again) and by the Deploy waiting for it.
-      caches_.pods().Assume(client_.Create(
-          kube::resources::kPods, ns,
-          BuildPod(w, provider, *image, provider_id, caches_.CurrentControlPlane().address)));
+      caches_.pods().Assume(
+          client_.Create(kube::resources::kPods, ns,
+                         BuildPod(w, provider, *image, provider_id,
+                                  caches_.CurrentControlPlane().address, options_.node_selector)));
     } catch (const kube::Error& e) {
       // Refused as invalid, it would be refused again: the workload fails instead of
       // retrying for ever, and a Deploy waiting for it hears why.
@@ -366,6 +464,7 @@ std::optional<kube::json> WorkloadController::Carry(const std::string& key, cons
     }
     caches_.workloads().Assume(answer);
     if (charge_changed && !plan.status->admission) EnqueueRejected();  // capacity came back
+    ReportOutcome(w.status, *plan.status);
     if (plan.status->admission && !w.status.admission) next = std::move(answer);  // next: the Pod
   }
   for (const auto& e : plan.events) events_->Record(raw, e.type, e.reason, e.message);

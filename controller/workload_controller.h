@@ -14,7 +14,10 @@
 //   the connected id did (silence changes no object; options_.connected_id is called
 //   on both threads). Both start in StartReconciling
 //   (the leader only) and are joined by Stop.
-// - Lock order: admission_mu_ before the ledger book's lock (a leaf). status_write_mu_
+// - The node view's handlers (caches.h) only add keys and wake the ledger writer, which
+//   re-queues the Rejected workloads when room may have grown (at most once a burst).
+// - Lock order: admission_mu_ before the ledger book's lock, before the node view's
+//   (both leaves otherwise: the book calls into the view only in ChargesExcept). status_write_mu_
 //   is held across one ledger write (a call to the API server) and taken before mu_.
 //   ledger_mu_ guards only the writer's wake-up flags. No lock is held while calling
 //   into an informer, except the book's, which the informer takes inside its own.
@@ -72,6 +75,13 @@ class WorkloadController {
 
   void EnqueueOwner(const kube::ObjectPtr& pod);
   void EnqueueRejected();
+  // From the node view's handlers: the numbers changed; with `room_may_have_grown`, the
+  // ledger writer also re-queues the waiting (Rejected) workloads.
+  void CapacityChanged(bool room_may_have_grown);
+  // The node view's word on `node`; a deletion, or NotReady past the grace, confirmed
+  // by a live read (throws kube::Error when that read fails).
+  NodeHealth NodeHealthOf(const std::string& node);
+  void ReportOutcome(const WorkloadStatus& before, const WorkloadStatus& after);
 
   kube::Client& client_;
   Caches& caches_;
@@ -87,13 +97,15 @@ class WorkloadController {
   std::condition_variable ledger_cv_;
   bool ledger_dirty_ = false, ledger_stopping_ = false;  // guarded by ledger_mu_
   bool sessions_changed_ = false;  // guarded by ledger_mu_: the control-plane record changed
+  bool rejected_wanted_ = false;   // guarded by ledger_mu_: room may have grown (node view)
   std::atomic<bool> running_{false};
 
   std::mutex mu_;
-  Ledger last_written_ledger_;                 // guarded by mu_
-  bool provider_status_written_ = false;       // guarded by mu_
-  std::set<std::string> foreign_pods_logged_;  // guarded by mu_: uids of labelled Pods no
-                                               // workload owns
+  Ledger last_written_ledger_;                       // guarded by mu_
+  std::optional<ClusterView> last_written_cluster_;  // guarded by mu_
+  bool provider_status_written_ = false;             // guarded by mu_
+  std::set<std::string> foreign_pods_logged_;        // guarded by mu_: uids of labelled Pods no
+                                                     // workload owns
 };
 
 }  // namespace iarnet

@@ -56,6 +56,10 @@ std::optional<std::chrono::milliseconds> ImagePullDeadline(const PlanInputs& in)
                                                                *now);
 }
 
+std::string Seconds(std::chrono::milliseconds d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + "s";
+}
+
 void Finish(WorkloadPlan& plan, const Workload& w, WorkloadStatus s) {
   if (!(s == w.status)) plan.status = std::move(s);
 }
@@ -71,6 +75,40 @@ std::optional<std::chrono::milliseconds> InterruptedDeployDeadline(const PlanInp
   if (!created || !now) return std::nullopt;  // unreadable: never delete on a guess
   return std::chrono::duration_cast<std::chrono::milliseconds>(*created +
                                                                in.interrupted_deploy_after - *now);
+}
+
+// How long until an unschedulable Pod is given up, counted from when the scheduler
+// first said so: <= 0 when due now; nullopt when the rule does not apply.
+std::optional<std::chrono::milliseconds> UnschedulableDeadline(const PlanInputs& in) {
+  const PodObservation& pod = in.pod;
+  if (in.schedule_timeout.count() <= 0 || !pod.unschedulable || !pod.node_name.empty())
+    return std::nullopt;
+  auto now = kube::ParseTime(in.now);
+  auto since = kube::ParseTime(pod.unschedulable_since);
+  if (!since) since = kube::ParseTime(in.workload.status.admission->admitted_at);
+  if (!since || !now) return in.schedule_timeout;  // unreadable: wait, never guess
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*since + in.schedule_timeout - *now);
+}
+
+// Whether the Pod's node is lost (deleted, or not Ready for node_lost_grace), and why.
+std::optional<std::string> NodeLost(const PlanInputs& in) {
+  if (in.node_lost_grace.count() <= 0 || in.pod.node_name.empty()) return std::nullopt;
+  const std::string& node = in.pod.node_name;
+  if (in.node.state == NodeHealth::State::kMissing) return "node " + node + " was deleted";
+  if (in.node.state != NodeHealth::State::kNotReady) return std::nullopt;
+  auto now = kube::ParseTime(in.now);
+  if (!now || *now < in.node.not_ready_since + in.node_lost_grace) return std::nullopt;
+  return "node " + node + " has not been Ready for " + Seconds(in.node_lost_grace);
+}
+
+// While the Pod's node is not Ready: how long until the grace ends.
+std::optional<std::chrono::milliseconds> NodeNotReadyLeft(const PlanInputs& in) {
+  if (in.node_lost_grace.count() <= 0 || in.node.state != NodeHealth::State::kNotReady)
+    return std::nullopt;
+  auto now = kube::ParseTime(in.now);
+  if (!now) return in.node_lost_grace;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(in.node.not_ready_since +
+                                                               in.node_lost_grace - *now);
 }
 
 WorkloadPlan PlanSteps(const PlanInputs& in);
@@ -100,10 +138,6 @@ OrphanStep Orphan(const PlanInputs& in) {
   }
   o.left = std::chrono::duration_cast<std::chrono::milliseconds>(*since + in.orphan_grace - *now);
   return o;
-}
-
-std::string Seconds(std::chrono::milliseconds d) {
-  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + "s";
 }
 
 // Adds the orphan step to the plan of everything else.
@@ -200,6 +234,14 @@ WorkloadPlan PlanSteps(const PlanInputs& in) {
     auto image = ImageFor(w.spec, in.provider, &why);
     Verdict v =
         image ? Admit(in.ledger, w.spec.resources) : Verdict{false, "UnsupportedLanguage", why};
+    if (v.admitted && in.fit) {
+      FitVerdict f = FitNode(in.fit->rooms, in.fit->pending, w.spec.resources, w.spec.gpu_model);
+      if (f.fits) {
+        v.message += "; node " + f.node + " can hold it";
+      } else {
+        v = {false, "NoNodeFits", f.message};
+      }
+    }
     if (!v.admitted) {
       bool news = w.status.phase != Phase::kRejected || w.status.reason != v.reason ||
                   w.status.message != v.message;
@@ -269,6 +311,40 @@ WorkloadPlan PlanSteps(const PlanInputs& in) {
                            message + "; released " + Describe(w.status.admission->charged)});
     return plan;
   }
+  if (auto lost = NodeLost(in)) {
+    WorkloadStatus r = Released(w, Phase::kFailed, "NodeLost", *lost, in.now);
+    r.pod_name = s.pod_name;
+    r.node_name = s.node_name;
+    r.start_time = s.start_time;
+    plan.status = std::move(r);
+    plan.delete_pod = !pod.deleting;
+    plan.events.push_back(
+        {"Warning", "NodeLost",
+         *lost + "; deleted the Pod, released " + Describe(w.status.admission->charged)});
+    return plan;
+  }
+  if (auto left = UnschedulableDeadline(in); left && left->count() <= 0) {
+    std::string message = "no node could run the Pod within " + Seconds(in.schedule_timeout) +
+                          (pod.scheduler_message.empty() ? "" : ": " + pod.scheduler_message);
+    WorkloadStatus r = Released(w, Phase::kFailed, "Unschedulable", message, in.now);
+    r.pod_name = s.pod_name;
+    plan.status = std::move(r);
+    plan.delete_pod = !pod.deleting;
+    plan.events.push_back(
+        {"Warning", "Unschedulable",
+         message + "; deleted the Pod, released " + Describe(w.status.admission->charged)});
+    return plan;
+  } else if (left) {
+    plan.requeue_after = *left;
+    s.phase = Phase::kAdmitted;
+    s.reason = "Unschedulable";
+    s.message =
+        pod.scheduler_message.empty() ? "no node can run the Pod yet" : pod.scheduler_message;
+    SetCondition(s, "Ready", "False", s.reason, s.message, gen, in.now);
+    Finish(plan, w, std::move(s));
+    return plan;
+  }
+  if (auto left = NodeNotReadyLeft(in)) plan.requeue_after = *left;
   if (pod.phase == "Running") {
     s.phase = Phase::kRunning;
     s.reason = "PodRunning";
@@ -293,7 +369,8 @@ WorkloadPlan PlanSteps(const PlanInputs& in) {
     // next change of the Pod (Running, or waiting for a reason) is recorded with its name.
     return plan;
   } else {
-    if (left) plan.requeue_after = *left;
+    if (left)
+      plan.requeue_after = plan.requeue_after ? std::min(*plan.requeue_after, *left) : *left;
     s.phase = Phase::kAdmitted;
     s.reason = pod.waiting_reason.empty() ? "PodPending" : pod.waiting_reason;
     s.message = pod.waiting_message.empty() ? "waiting for the Pod to start" : pod.waiting_message;
@@ -339,7 +416,8 @@ std::vector<HostAlias> HostAliasesFor(const ProviderSpec& provider,
 }
 
 json BuildPod(const Workload& w, const ProviderSpec& provider, const std::string& image,
-              const std::string& provider_id, const std::string& control_plane_address) {
+              const std::string& provider_id, const std::string& control_plane_address,
+              const std::map<std::string, std::string>& node_selector) {
   json env = json::array();
   for (const auto& e : w.spec.env) env.push_back({{"name", e.name}, {"value", e.value}});
   json quantities = {{"cpu", FormatMillicores(w.spec.resources.cpu)},
@@ -371,6 +449,16 @@ json BuildPod(const Workload& w, const ProviderSpec& provider, const std::string
                        {"image", image},
                        {"env", env},
                        {"resources", {{"requests", quantities}, {"limits", quantities}}}}})}}}};
+  if (!node_selector.empty()) pod["spec"]["nodeSelector"] = node_selector;
+  if (!w.spec.gpu_model.empty()) {
+    json term = {
+        {"matchExpressions", json::array({{{"key", kGpuProductLabel},
+                                           {"operator", "In"},
+                                           {"values", json::array({w.spec.gpu_model})}}})}};
+    pod["spec"]["affinity"] = {{"nodeAffinity",
+                                {{"requiredDuringSchedulingIgnoredDuringExecution",
+                                  {{"nodeSelectorTerms", json::array({term})}}}}}};
+  }
   std::vector<HostAlias> host_aliases = HostAliasesFor(provider, control_plane_address);
   if (!host_aliases.empty()) {
     json aliases = json::array();
@@ -406,6 +494,14 @@ PodObservation ObservePod(const json& pod, const std::string& workload_uid) {
   o.start_time = status.value("startTime", "");
   o.reason = status.value("reason", "");
   o.message = status.value("message", "");
+  for (const auto& c : status.value("conditions", json::array())) {
+    if (c.value("type", "") != "PodScheduled") continue;
+    o.unschedulable = c.value("status", "") == "False" && c.value("reason", "") == "Unschedulable";
+    if (o.unschedulable) {
+      o.unschedulable_since = c.value("lastTransitionTime", "");
+      o.scheduler_message = c.value("message", "");
+    }
+  }
   for (const auto& cs : status.value("containerStatuses", json::array())) {
     if (cs.value("name", "") != kContainerName) continue;
     const json& state = cs.value("state", json::object());

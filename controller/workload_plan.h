@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "api/iarnet_types.h"
 #include "api/vocabulary.h"
 #include "controller/ledger.h"
+#include "controller/node_fit.h"
 
 namespace iarnet {
 
@@ -33,6 +35,18 @@ struct PodObservation {
   std::string waiting_message;
   std::optional<int> exit_code;
   std::string terminated_reason;  // Completed, Error, OOMKilled, ...
+  // The scheduler found no node for it (PodScheduled False, reason Unschedulable): since
+  // when (the condition's lastTransitionTime) and the scheduler's words.
+  bool unschedulable = false;
+  std::string unschedulable_since;
+  std::string scheduler_message;
+};
+
+// What admission needs from the node view: the eligible nodes' rooms and the charges of
+// admitted workloads whose Pods are not bound yet (placed first, first fit).
+struct NodeFitInput {
+  std::vector<Room> rooms;
+  std::vector<Resources> pending;
 };
 
 struct Event {
@@ -85,6 +99,16 @@ struct PlanInputs {
   // The connected control plane's provider id ("" none); nullopt: not known (the rule
   // then does nothing).
   std::optional<std::string> connected_provider_id{};
+  // The node view's part (capacity.source nodes); null: admission checks the ledger only.
+  const NodeFitInput* fit = nullptr;
+  // A Pod the scheduler cannot place this long (counted from when it first said so)
+  // ends the workload: Failed, reason Unschedulable, Pod deleted, charge released. 0: never.
+  std::chrono::milliseconds schedule_timeout{0};
+  // The health of the node the Pod is bound to. kMissing must be confirmed with a live
+  // read before Plan is told (never act on a cache that only lags). A node missing, or
+  // not Ready for node_lost_grace, ends the workload with reason NodeLost. 0: never.
+  NodeHealth node{};
+  std::chrono::milliseconds node_lost_grace{0};
 };
 
 // The waiting reasons that mean the image will not come by itself (ErrImagePull,
@@ -109,8 +133,11 @@ std::vector<HostAlias> HostAliasesFor(const ProviderSpec& provider,
 // The Pod a workload runs in (name = the workload's name): a controller ownerReference,
 // the iarnet labels, one container "main" with the env, requests = limits, GPUs as
 // nvidia.com/gpu, restartPolicy Never, and HostAliasesFor(provider, control_plane_address).
+// The Pod also selects the nodes of `node_selector` (capacity.node_selector), and with
+// spec.gpuModel requires a node of that model (node affinity on nvidia.com/gpu.product).
 json BuildPod(const Workload& w, const ProviderSpec& provider, const std::string& image,
-              const std::string& provider_id, const std::string& control_plane_address = "");
+              const std::string& provider_id, const std::string& control_plane_address = "",
+              const std::map<std::string, std::string>& node_selector = {});
 
 // A JSON patch setting a workload's finalizers to `finalizers` without ours, plus ours
 // when `with_release`, applied only if the workload is still at `resource_version`.

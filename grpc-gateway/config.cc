@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "api/image_reference.h"
+#include "api/names.h"
 #include "api/quantity.h"
 
 namespace iarnet {
@@ -142,7 +143,7 @@ void ParseProvider(const YAML::Node& p, Config::Provider& out) {
   CheckKeys(p, "provider",
             {"name", "languages", "host_aliases", "deploy_timeout", "undeploy_timeout",
              "health_check_timeout", "image_pull_timeout", "takeover_floor", "orphan_policy",
-             "orphan_grace"});
+             "orphan_grace", "schedule_timeout", "node_lost_grace"});
   if (auto v = p["name"]) {
     out.name = Scalar(v, "provider.name");
     if (out.name.empty() || out.name.size() > 63 || !HostName(out.name) ||
@@ -203,7 +204,48 @@ void ParseProvider(const YAML::Node& p, Config::Provider& out) {
     }
   }
   OptionalPositiveDuration(p, "provider", "orphan_grace", out.orphan_grace);
+  OptionalPositiveDuration(p, "provider", "schedule_timeout", out.schedule_timeout);
+  OptionalPositiveDuration(p, "provider", "node_lost_grace", out.node_lost_grace);
 }
+
+// A label key: an optional DNS-subdomain prefix and "/", then a name of at most 63.
+bool IsLabelKey(const std::string& key) {
+  auto slash = key.rfind('/');
+  std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
+  if (slash != std::string::npos) {
+    std::string prefix = key.substr(0, slash);
+    if (prefix.empty() || prefix.size() > 253 || !HostName(prefix)) return false;
+  }
+  return !name.empty() && IsLabelValue(name);
+}
+
+void ParseCapacity(const YAML::Node& c, Config::Capacity& out) {
+  CheckKeys(c, "capacity", {"source", "node_selector"});
+  if (auto v = c["source"]) {
+    std::string source = Scalar(v, "capacity.source");
+    if (source == "nodes") {
+      out.source = Config::Capacity::Source::kNodes;
+    } else if (source == "config") {
+      out.source = Config::Capacity::Source::kConfig;
+    } else {
+      throw KeyError{"capacity.source", "must be nodes or config, got \"" + source + "\""};
+    }
+  }
+  if (auto s = c["node_selector"]) {
+    if (!s.IsMap()) throw KeyError{"capacity.node_selector", "must be a mapping of labels"};
+    for (const auto& kv : s) {
+      std::string key = kv.first.as<std::string>();
+      std::string path = "capacity.node_selector." + key;
+      std::string value = Scalar(kv.second, path);
+      if (!IsLabelKey(key)) throw KeyError{path, "is not a label key"};
+      if (!IsLabelValue(value)) throw KeyError{path, "\"" + value + "\" is not a label value"};
+      out.node_selector[key] = value;
+    }
+  }
+}
+
+// resource.KEY: a quantity, or auto (no cap; only with capacity.source nodes).
+bool IsAuto(const YAML::Node& node) { return node.IsScalar() && node.Scalar() == "auto"; }
 
 void ParseLeaderElection(const YAML::Node& l, Config::LeaderElection& out) {
   CheckKeys(l, "leader_election",
@@ -229,7 +271,8 @@ Config Parse(const YAML::Node& root) {
   if (!root || root.IsNull()) return c;
   CheckKeys(root, "",
             {"server", "kubernetes", "resource", "resource_tags", "provider", "usage",
-             "leader_election"});
+             "leader_election", "capacity"});
+  if (auto cap = root["capacity"]) ParseCapacity(cap, c.capacity);
 
   if (auto s = root["server"]) ParseServer(s, c.server);
   if (auto u = root["usage"]) {
@@ -262,13 +305,25 @@ Config Parse(const YAML::Node& root) {
   }
   if (auto r = root["resource"]) {
     CheckKeys(r, "resource", {"cpu", "memory", "gpu"});
-    if (auto v = r["cpu"]) c.resource.cpu_millicores = CpuMillicores(v, "resource.cpu");
-    if (auto v = r["memory"]) {
-      c.resource.memory_bytes =
-          NonNegative(ParseQuantity(Scalar(v, "resource.memory")), "resource.memory");
-    }
-    if (auto v = r["gpu"]) {
-      c.resource.gpu = NonNegative(ParseQuantity(Scalar(v, "resource.gpu")), "resource.gpu");
+    bool any_auto = false;
+    auto cap = [&](const char* key, int64_t& out, auto parse) {
+      auto v = r[key];
+      if (!v) return;
+      if (IsAuto(v)) {
+        out = kUncapped;
+        any_auto = true;
+      } else {
+        out = parse(v, std::string("resource.") + key);
+      }
+    };
+    cap("cpu", c.resource.cpu_millicores, CpuMillicores);
+    auto quantity = [](const YAML::Node& v, const std::string& key) {
+      return NonNegative(ParseQuantity(Scalar(v, key)), key);
+    };
+    cap("memory", c.resource.memory_bytes, quantity);
+    cap("gpu", c.resource.gpu, quantity);
+    if (any_auto && c.capacity.source == Config::Capacity::Source::kConfig) {
+      throw KeyError{"resource", "auto needs capacity.source nodes: with config there is no cap"};
     }
   }
   if (auto t = root["resource_tags"]) {
@@ -341,6 +396,10 @@ ConfigResult LoadConfigFile(const std::string& path) {
   return ParseConfig(text.str(), path);
 }
 
+namespace {
+std::string Cap(int64_t v) { return v == kUncapped ? "auto" : std::to_string(v); }
+}  // namespace
+
 std::string FormatConfig(const Config& c) {
   std::ostringstream out;
   auto b = [](bool v) { return v ? "true" : "false"; };
@@ -350,9 +409,9 @@ std::string FormatConfig(const Config& c) {
       << "kubernetes.in_cluster=" << b(c.kubernetes.in_cluster) << "\n"
       << "kubernetes.kubeconfig=" << c.kubernetes.kubeconfig << "\n"
       << "kubernetes.namespace=" << c.kubernetes.namespace_ << "\n"
-      << "resource.cpu=" << c.resource.cpu_millicores << "\n"
-      << "resource.gpu=" << c.resource.gpu << "\n"
-      << "resource.memory=" << c.resource.memory_bytes << "\n"
+      << "resource.cpu=" << Cap(c.resource.cpu_millicores) << "\n"
+      << "resource.gpu=" << Cap(c.resource.gpu) << "\n"
+      << "resource.memory=" << Cap(c.resource.memory_bytes) << "\n"
       << "resource_tags=" << tags << "\n"
       << "server.port=" << c.server.port << "\n";
   out << "server.http_port=" << c.server.http_port << "\n"
@@ -368,7 +427,15 @@ std::string FormatConfig(const Config& c) {
   for (const auto& h : c.provider.host_aliases) {
     for (const auto& n : h.hostnames) aliases += (aliases.empty() ? "" : ",") + n + "=" + h.ip;
   }
+  std::string selector;
+  for (const auto& [k, v] : c.capacity.node_selector)
+    selector += (selector.empty() ? "" : ",") + k + "=" + v;
+  out << "capacity.node_selector=" << selector << "\n"
+      << "capacity.source="
+      << (c.capacity.source == Config::Capacity::Source::kConfig ? "config" : "nodes") << "\n";
   out << "provider.deploy_timeout=" << c.provider.deploy_timeout.count() << "ms\n"
+      << "provider.node_lost_grace=" << c.provider.node_lost_grace.count() << "ms\n"
+      << "provider.schedule_timeout=" << c.provider.schedule_timeout.count() << "ms\n"
       << "provider.health_check_timeout=" << c.provider.health_check_timeout.count() << "ms\n"
       << "provider.host_aliases=" << aliases << "\n"
       << "provider.image_pull_timeout=" << c.provider.image_pull_timeout.count() << "ms\n"

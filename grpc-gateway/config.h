@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <variant>
@@ -41,10 +42,20 @@ struct Config {
     bool allow_connection_failure = false;
   } kubernetes;
   struct Resource {
+    // With capacity.source nodes, a cap on what the eligible nodes can hold; "auto"
+    // (kUncapped): no cap. With capacity.source config, the capacity itself.
     int64_t cpu_millicores = 8000;
     int64_t memory_bytes = int64_t{8} << 30;
     int64_t gpu = 0;
   } resource;
+  struct Capacity {
+    // nodes: what the eligible nodes can hold decides (capped by resource.*), and
+    // admission needs a node with room (RBAC: get/list/watch nodes and pods
+    // cluster-wide). config: resource.* alone, no node view.
+    enum class Source { kNodes, kConfig } source = Source::kNodes;
+    // The nodes component Pods may run on (their nodeSelector; and which nodes count).
+    std::map<std::string, std::string> node_selector;
+  } capacity;
   std::vector<std::string> resource_tags;  // any of cpu, gpu, memory, camera
   struct Provider {
     std::string name = "iarnet-provider";  // the IarnetProvider object
@@ -60,6 +71,9 @@ struct Config {
     // than this (connection.h), so that a re-registered control plane need not wait.
     Millis takeover_floor{15000};
     Millis image_pull_timeout{60000};  // a Pod that cannot pull its image fails after this
+    Millis schedule_timeout{30000};    // a Pod no node can run fails after this (Unschedulable)
+    // A workload whose node is deleted, or not Ready this long, ends (NodeLost).
+    Millis node_lost_grace{60000};
     // A Deploy's workload whose control-plane session ended (Disconnect, silence, another
     // id connected) is deleted orphan_grace later unless that control plane comes back
     // (delete), or kept until someone deletes it (keep). Never kubectl/GitOps workloads.

@@ -246,6 +246,9 @@ int main(int argc, char** argv) {
     controller_options.on_reconcile = [&metrics](double seconds, const std::string& result) {
       iarnet::RecordReconcile(metrics, seconds, result);
     };
+    controller_options.on_outcome = [&metrics](const std::string& what, const std::string& reason) {
+      iarnet::RecordOutcome(metrics, what, reason);
+    };
     controller = std::make_unique<iarnet::WorkloadController>(*client, *caches, controller_options);
   } catch (const kube::Error& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -12,6 +12,11 @@ void RecordReconcile(Metrics& m, double seconds, const std::string& result) {
   m.Observe("controller_runtime_reconcile_time_seconds", {{"controller", kController}}, seconds);
 }
 
+void RecordOutcome(Metrics& m, const std::string& what, const std::string& reason) {
+  if (what == "rejected") m.Add("iarnet_admission_rejections_total", {{"reason", reason}});
+  if (what == "ended") m.Add("iarnet_workloads_ended_total", {{"reason", reason}});
+}
+
 void DefineUsageMetrics(Metrics& m, UsageCollector& usage) {
   using T = Metrics::Type;
   m.Define("iarnet_usage_source", T::kGauge,
@@ -53,6 +58,19 @@ void DefineOperatorMetrics(Metrics& m, Caches& caches, kube::WorkQueue& queue,
   m.Define("iarnet_control_plane_connected", T::kGauge,
            "1 while a control plane is connected (its id in the label).");
   m.Define("iarnet_cached_workloads", T::kGauge, "IarnetWorkloads in the cache.");
+  m.Define("iarnet_admission_rejections_total", T::kCounter,
+           "Workloads rejected, by reason (InsufficientCapacity, NoNodeFits, ...).");
+  m.Define("iarnet_workloads_ended_total", T::kCounter,
+           "Workloads the cluster ended, by reason (Unschedulable, NodeLost).");
+  if (caches.node_view()) {
+    m.Define("iarnet_cluster_allocatable", T::kGauge,
+             "Allocatable of the eligible nodes, by resource (capacity.source nodes).");
+    m.Define("iarnet_cluster_free", T::kGauge,
+             "Allocatable of the eligible nodes minus every Pod's requests, by resource.");
+    m.Define("iarnet_cluster_largest_placeable", T::kGauge,
+             "The largest request of each resource alone that one node can hold now.");
+    m.Define("iarnet_cluster_eligible_nodes", T::kGauge, "Nodes this provider may use now.");
+  }
 
   m.AddCollector([&caches, &queue, active_workers, &service, is_leader](Metrics& m) {
     auto q = queue.stats();
@@ -69,6 +87,13 @@ void DefineOperatorMetrics(Metrics& m, Caches& caches, kube::WorkQueue& queue,
       m.Set(family, {{"resource", "memory"}}, double(r.memory));
       m.Set(family, {{"resource", "gpu"}}, double(r.gpu));
     };
+    if (NodeView* view = caches.node_view()) {
+      ClusterView v = view->View();
+      set("iarnet_cluster_allocatable", v.allocatable);
+      set("iarnet_cluster_free", v.free);
+      set("iarnet_cluster_largest_placeable", v.largest_placeable);
+      m.Set("iarnet_cluster_eligible_nodes", {}, double(v.eligible_nodes));
+    }
     set("iarnet_ledger_total", l.total);
     set("iarnet_ledger_used", l.used);
     set("iarnet_ledger_available", l.available);

@@ -23,6 +23,10 @@ void DefineOperatorMetrics(Metrics& metrics, Caches& caches, kube::WorkQueue& qu
 // Which usage source served the last report, and the upstream calls per source.
 void DefineUsageMetrics(Metrics& metrics, UsageCollector& usage);
 
+// What ControllerOptions::on_outcome should call: rejections and cluster-caused ends
+// by reason.
+void RecordOutcome(Metrics& metrics, const std::string& what, const std::string& reason);
+
 // What ControllerOptions::on_reconcile should call.
 void RecordReconcile(Metrics& metrics, double seconds, const std::string& result);
 

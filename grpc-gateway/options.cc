@@ -30,6 +30,11 @@ CachesOptions CachesOptionsFrom(const Config& config) {
   o.namespace_ = config.kubernetes.namespace_;
   o.provider_name = config.provider.name;
   o.provider_spec = ProviderSpecFrom(config);
+  if (config.capacity.source == Config::Capacity::Source::kNodes) {
+    NodeViewOptions view;
+    view.node_selector = config.capacity.node_selector;
+    o.node_view = view;
+  }
   return o;
 }
 
@@ -42,6 +47,9 @@ ControllerOptions ControllerOptionsFrom(const Config& config) {
   o.interrupted_deploy_after = config.provider.deploy_timeout + std::chrono::seconds(10);
   if (config.provider.orphan_policy == Config::Provider::OrphanPolicy::kDelete)
     o.orphan_grace = config.provider.orphan_grace;
+  o.schedule_timeout = config.provider.schedule_timeout;
+  o.node_lost_grace = config.provider.node_lost_grace;  // used only with the node view
+  o.node_selector = config.capacity.node_selector;
   return o;
 }
 

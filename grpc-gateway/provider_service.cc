@@ -456,8 +456,11 @@ std::string ProviderService::DeployLocked(const pb::DeployRequest& r, std::strin
     case DeployOutcome::kCannotRun:
       return give_up("failed", "instance " + id + " cannot run: " + v.why);
     case DeployOutcome::kRejected:
-      return give_up("rejected",
-                     "cannot deploy " + id + ": " + status().value("message", "rejected"));
+      // The reason says which: InsufficientCapacity (the ledger) or NoNodeFits (no one
+      // node has room now), UnsupportedLanguage, ...
+      return give_up("rejected", "cannot deploy " + id + ": " +
+                                     status().value("reason", "Rejected") + ": " +
+                                     status().value("message", "rejected"));
     case DeployOutcome::kFailed: {
       auto s = status();
       return give_up("failed", "instance " + id + " failed: " + s.value("reason", "") + ": " +

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # `make bench`: the benchmarks, on a fresh local cluster of their own, against an
 # optimized build; each writes its report into bench/.
-#   hack/bench.sh BUILD_DIR
+#   hack/bench.sh BUILD_DIR [informer|deploy|node-view ...]   (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 build_dir=$1
+shift
+only=" ${*:-informer deploy node-view} "
 source "$here/lib/versions.sh"
 export IARNET_CLUSTER_DIR="$IARNET_CACHE/bench-cluster"
 export IARNET_APISERVER_PORT=${IARNET_BENCH_APISERVER_PORT:-36443}
@@ -42,8 +44,24 @@ report() {  # report FILE TITLE COMMAND...
   } >"$repo/bench/$file"
 }
 
-report informer.md "Informer: cache memory and watch throughput" \
+wanted() { [[ $only == *" $1 "* ]]; }
+
+wanted informer && report informer.md "Informer: cache memory and watch throughput" \
   "$build_dir/bench/informer_bench" 2000
 
-report REPORT.md "Deploy against raw Pod creation, restart-to-ready, memory" \
+wanted deploy && report REPORT.md "Deploy against raw Pod creation, restart-to-ready, memory" \
   "$build_dir/bench/deploy_bench" 2000 16 10000
+
+# The node view's table is also the last section of REPORT.md (replaced on each run).
+if wanted node-view; then
+  report node_view.md "Node view: memory with 1,000 nodes and 50,000 Pods, node-fit CPU" \
+    "$build_dir/bench/node_view_bench" 1000 50000 10000
+  sed -i '/^## Node view (capacity.source nodes)$/,$d' "$repo/bench/REPORT.md"
+  {
+    echo "## Node view (capacity.source nodes)"
+    echo
+    echo "From \`bench/node_view.md\` ($(date -u +%Y-%m-%d), \`make bench\` or \`hack/bench.sh BUILD_DIR node-view\`):"
+    echo
+    sed -n '/^| measure/,$p' "$repo/bench/node_view.md"
+  } >>"$repo/bench/REPORT.md"
+fi

@@ -18,8 +18,8 @@ Watcher::Watcher(Client& client, ResourceType type, std::string ns, Options opti
       rng_(std::random_device{}()) {}
 
 Watcher::Stats Watcher::stats() const {
-  return {lists_.load(),  watches_.load(), gone_.load(),
-          errors_.load(), events_.load(),  bookmarks_.load()};
+  return {lists_.load(),  watches_.load(),   gone_.load(),     errors_.load(),
+          events_.load(), bookmarks_.load(), streaming_.load()};
 }
 
 Task<void> Watcher::ListOnce(Callbacks& cb) {
@@ -66,10 +66,15 @@ Task<void> Watcher::WatchOnce(Callbacks& cb) {
   auto stream = co_await client_.transport().OpenStream(std::move(request), options_.idle_timeout);
   ++watches_;
   stream_ = stream.get();
+  streaming_ = true;
   struct Clear {
     LineStream*& s;
-    ~Clear() { s = nullptr; }
-  } clear{stream_};
+    std::atomic<bool>& streaming;
+    ~Clear() {
+      s = nullptr;
+      streaming = false;
+    }
+  } clear{stream_, streaming_};
   if (stopped_) co_return;
   while (auto line = co_await stream->NextLine()) {
     json event = json::parse(*line, nullptr, /*allow_exceptions=*/false);

@@ -62,6 +62,9 @@ class Watcher {
     uint64_t errors = 0;   // other failures, retried with backoff
     uint64_t events = 0;
     uint64_t bookmarks = 0;
+    // A watch stream is open now: events reach the cache as they happen. False while
+    // listing, waiting out a backoff, or between two watches.
+    bool streaming = false;
   };
 
   Watcher(Client& client, ResourceType type, std::string ns, Options options);
@@ -90,6 +93,7 @@ class Watcher {
   std::mt19937 rng_;
   // Written on the I/O thread, read by tests and metrics from others.
   std::atomic<uint64_t> lists_{0}, watches_{0}, gone_{0}, errors_{0}, events_{0}, bookmarks_{0};
+  std::atomic<bool> streaming_{false};
 };
 
 }  // namespace kube

@@ -40,6 +40,29 @@ refused "instanceId length" 'spec.instanceId: Too long' \
   "{instanceId: $(printf 'x%.0s' $(seq 300)), language: python, resources: $ok_resources}"
 refused "name length" 'metadata.name' "{instanceId: comp.a, language: python, resources: $ok_resources}" \
   "$(printf 'n%.0s' $(seq 70))"
+refused "a GPU model that is not a label value" 'spec.gpuModel' \
+  "{instanceId: comp.a, language: python, resources: $ok_resources, gpuModel: 'A 100'}"
 expect_eq "nothing was created" "$(kubectl -n "$ns" get iw -o name)" ""
+
+# IarnetProvider capacities: a number of at least 0, or auto (no cap).
+provider() {
+  kubectl -n "$ns" apply -f - 2>&1 <<YAML
+apiVersion: iarnet.io/v1alpha1
+kind: IarnetProvider
+metadata: {name: $1}
+spec: {capacity: $2}
+YAML
+}
+out=$(provider capped '{cpu: lots, memory: 1}') && fail "capacity cpu: lots accepted" || {
+  case "$out" in
+    *"spec.capacity.cpu"*"a number of at least 0, or auto"*) pass "capacity cpu: lots refused, naming the field" ;;
+    *) fail "capacity cpu: lots: unexpected message: $out" ;;
+  esac
+}
+out=$(provider capped '{cpu: 1, memory: -1}') && fail "capacity memory: -1 accepted" \
+  || pass "capacity memory: -1 refused"
+provider auto '{cpu: auto, memory: 8589934592, gpu: auto}' >/dev/null && pass "capacity auto accepted" \
+  || fail "capacity auto refused"
+expect_eq "auto is kept as written" "$(kubectl -n "$ns" get iarnetprovider auto -o jsonpath='{.spec.capacity.cpu}')" auto
 
 finish

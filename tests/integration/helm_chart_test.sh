@@ -47,23 +47,35 @@ helm template iarnet "$chart" -n "$ns" >"$work/default.yaml"
 kubectl apply --dry-run=server -n "$ns" -f "$work/default.yaml" >/dev/null 2>&1 \
   && pass "default render passes a server-side dry run" || fail "default render: dry run"
 expect_eq "default: a namespaced Role" "$(grep -c '^kind: Role$' "$work/default.yaml")" 1
-expect_eq "default: one ClusterRole, for the kubelet summary only" \
-  "$(grep -c '^kind: ClusterRole$' "$work/default.yaml")" 1
-expect_eq "default: its only cluster-scoped rule is get nodes/proxy" \
+expect_eq "default: two ClusterRoles, for the node view and the kubelet summary" \
+  "$(grep -c '^kind: ClusterRole$' "$work/default.yaml")" 2
+expect_eq "default: their only cluster-scoped rules: read nodes and pods, get nodes/proxy" \
   "$(grep -A12 '^kind: ClusterRole$' "$work/default.yaml" | grep -A2 'resources:' | tr -d ' \n')" \
-  "resources:[nodes/proxy]verbs:[get]"
+  "resources:[nodes,pods]verbs:[get,list,watch]----resources:[nodes/proxy]verbs:[get]"
 helm template iarnet "$chart" -n "$ns" --set usage.kubeletSummary=false >"$work/no-summary.yaml"
-expect_eq "usage.kubeletSummary=false: no ClusterRole at all" \
-  "$(grep -c '^kind: ClusterRole$' "$work/no-summary.yaml")" 0
+expect_eq "usage.kubeletSummary=false: only the node view's ClusterRole" \
+  "$(grep -c '^kind: ClusterRole$' "$work/no-summary.yaml")" 1
 expect_eq "usage.kubeletSummary=false: the provider is told" \
   "$(grep -c 'kubelet_summary: false' "$work/no-summary.yaml")" 1
+helm template iarnet "$chart" -n "$ns" --set usage.kubeletSummary=false \
+  --set capacity.source=config >"$work/no-nodes.yaml"
+expect_eq "capacity.source=config and no kubelet summary: no ClusterRole at all" \
+  "$(grep -c '^kind: ClusterRole$' "$work/no-nodes.yaml")" 0
+expect_eq "capacity.source=config: the provider is told" \
+  "$(grep -c 'source: config' "$work/no-nodes.yaml")" 1
+helm template iarnet "$chart" -n "$ns" --set provider.capacity.cpu=auto \
+  --set capacity.nodeSelector.pool=gpu >"$work/auto.yaml"
+expect_eq "capacity auto reaches the config and the IarnetProvider" "$(grep -c 'cpu: auto' "$work/auto.yaml")" 2
+expect_eq "the node selector reaches the config" "$(grep -c 'node_selector: {"pool":"gpu"}' "$work/auto.yaml")" 1
+kubectl apply --dry-run=server -n "$ns" -f "$work/auto.yaml" >/dev/null 2>&1 \
+  && pass "capacity auto passes a server-side dry run" || fail "capacity auto: dry run"
 expect_eq "default: no PodDisruptionBudget" "$(grep -c '^kind: PodDisruptionBudget$' "$work/default.yaml")" 0
 expect_eq "default: no leader election" "$(grep -c 'enabled: false' "$work/default.yaml")" 1
 helm template iarnet "$chart" -n "$ns" -f "$work/values.yaml" >"$work/custom.yaml"
 kubectl apply --dry-run=server -n "$ns" -f "$work/custom.yaml" >/dev/null 2>&1 \
   && pass "non-default render passes a server-side dry run" || fail "non-default render: dry run"
-expect_eq "clusterWide: a ClusterRole (and the kubelet-summary one)" \
-  "$(grep -c '^kind: ClusterRole$' "$work/custom.yaml")" 2
+expect_eq "clusterWide: a ClusterRole (and the node view's and the kubelet summary's)" \
+  "$(grep -c '^kind: ClusterRole$' "$work/custom.yaml")" 3
 expect_eq "two replicas: a PodDisruptionBudget" "$(grep -c '^kind: PodDisruptionBudget$' "$work/custom.yaml")" 1
 expect_eq "two replicas: leader election" "$(grep -c 'enabled: true' "$work/custom.yaml")" 1
 expect_eq "the image from values" "$(grep -c 'image: "registry.example/iarnet:9.9.9"' "$work/custom.yaml")" 1
@@ -117,7 +129,12 @@ expect_eq "cannot create nodes/proxy (kubelet exec, port-forward)" \
   "$(can create nodes --subresource=proxy)" no
 expect_eq "cannot get nodes/proxy without the kubelet summary" \
   "$(kubectl auth can-i --as=system:serviceaccount:default:nobody get nodes --subresource=proxy 2>/dev/null || true)" no
-expect_eq "cannot read Nodes" "$(can get nodes)" no
+# The node view (capacity.source nodes, the default): read nodes and pods everywhere, no more.
+expect_eq "can watch Nodes (node view)" "$(can watch nodes)" yes
+expect_eq "can list Pods in every namespace (node view)" "$(can list pods --all-namespaces)" yes
+expect_eq "cannot change Nodes" "$(can patch nodes)" no
+expect_eq "cannot delete Nodes" "$(can delete nodes)" no
+expect_eq "cannot change Pods in another namespace" "$(can patch pods -n default)" no
 
 # The seed's operational commands.
 expect_eq "kubectl get pods -l iarnet.managed=true" "$(k get pods -l iarnet.managed=true --no-headers | wc -l | tr -d ' ')" 2
@@ -133,6 +150,15 @@ expect_eq "no workloads left" "$(k get iw --no-headers 2>/dev/null | wc -l | tr 
 kill "$pid"
 wait "$pid" 2>/dev/null || true
 pid=
+
+# capacity.source=config: no node access at all (with the kubelet summary off too).
+helm upgrade iarnet "$chart" -n "$ns" --reuse-values --set capacity.source=config \
+  --set usage.kubeletSummary=false >/dev/null && pass "helm upgrade to capacity.source=config" \
+  || fail "helm upgrade to capacity.source=config"
+eventually 30 "capacity.source=config: cannot read Nodes" bash -c "[ \"\$(kubectl auth can-i $as get nodes 2>/dev/null)\" = no ]"
+expect_eq "capacity.source=config: cannot list Pods in every namespace" \
+  "$(can list pods --all-namespaces)" no
+expect_eq "capacity.source=config: still lists Pods in its namespace" "$(can list pods -n "$ns")" yes
 
 # Uninstall: nothing of the release is left but the CRDs (Helm's convention).
 helm uninstall iarnet -n "$ns" >/dev/null && pass "helm uninstall" || fail "helm uninstall"

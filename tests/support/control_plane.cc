@@ -11,13 +11,14 @@ namespace testing {
 using kube::json;
 
 Provider::Provider(const std::string& namespace_, int64_t cpu, const std::string& extra,
-                   const std::string& server_extra)
+                   const std::string& server_extra, const std::string& resource)
     : ns(namespace_) {
   std::string yaml =
       "server: {port: " + std::to_string(port) + ", http_port: " + std::to_string(http_port) +
       (server_extra.empty() ? "" : ", " + server_extra) + "}\n" + "kubernetes: {namespace: " + ns +
-      "}\n" + "resource: {cpu: " + std::to_string(cpu) + ", memory: 4Gi, gpu: 2}\n" +
-      "resource_tags: [cpu, memory]\n" + extra;
+      "}\n" + "resource: {" +
+      (resource.empty() ? "cpu: " + std::to_string(cpu) + ", memory: 4Gi, gpu: 2" : resource) +
+      "}\n" + "resource_tags: [cpu, memory]\n" + extra;
   process = std::make_unique<ProviderProcess>(yaml, "/tmp/iarnet-" + ns + ".log");
   auto channel =
       grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());

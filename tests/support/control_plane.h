@@ -25,8 +25,9 @@ struct Provider {
   std::unique_ptr<ProviderProcess> process;
   std::unique_ptr<iarnet::ProviderClient> current, older;
 
+  // `resource`: the resource section's body instead of "cpu: <cpu>, memory: 4Gi, gpu: 2".
   Provider(const std::string& namespace_, int64_t cpu, const std::string& extra = "",
-           const std::string& server_extra = "");
+           const std::string& server_extra = "", const std::string& resource = "");
   void Start();    // and wait until gRPC serves
   void Restart();  // SIGKILL, then Start
   std::string RestBase() const { return "http://127.0.0.1:" + std::to_string(http_port); }

@@ -136,6 +136,8 @@ TEST_CASE("command-line overrides win over the file and are checked") {
 TEST_CASE("the effective configuration prints as sorted key=value lines") {
   Config c = Ok("resource: {cpu: 2000, memory: 1Gi, gpu: 1}\nresource_tags: [cpu, gpu]");
   CHECK(iarnet::FormatConfig(c) ==
+        "capacity.node_selector=\n"
+        "capacity.source=nodes\n"
         "kubernetes.allow_connection_failure=false\n"
         "kubernetes.in_cluster=false\n"
         "kubernetes.kubeconfig=\n"
@@ -151,8 +153,10 @@ TEST_CASE("the effective configuration prints as sorted key=value lines") {
         "provider.image_pull_timeout=60000ms\n"
         "provider.languages=python=iarnet/component:python_3.11-latest\n"
         "provider.name=iarnet-provider\n"
+        "provider.node_lost_grace=60000ms\n"
         "provider.orphan_grace=600000ms\n"
         "provider.orphan_policy=delete\n"
+        "provider.schedule_timeout=30000ms\n"
         "provider.takeover_floor=15000ms\n"
         "provider.undeploy_timeout=10000ms\n"
         "resource.cpu=2000\n"
@@ -310,4 +314,45 @@ TEST_CASE("provider.orphan_policy and orphan_grace reach the controller's orphan
         "test.yaml: provider.orphan_policy: must be delete or keep, got \"sometimes\"");
   CHECK(Err("provider: {orphan_grace: 0s}") ==
         "test.yaml: provider.orphan_grace: must be more than 0");
+}
+
+TEST_CASE(
+    "capacity.source, the node selector and resource auto reach the caches and the controller") {
+  using namespace std::chrono_literals;
+  // Default: the node view is on, without a selector; the configured numbers are a cap.
+  auto caches = iarnet::CachesOptionsFrom(Ok(""));
+  REQUIRE(caches.node_view.has_value());
+  CHECK(caches.node_view->node_selector.empty());
+  CHECK(caches.provider_spec.capacity == iarnet::Resources{8000, int64_t{8} << 30, 0});
+  // config: no node view at all (no cluster-wide RBAC needed).
+  CHECK(!iarnet::CachesOptionsFrom(Ok("capacity: {source: config}")).node_view.has_value());
+  // The selector selects nodes for the view and lands in every component Pod.
+  Config sel = Ok("capacity: {node_selector: {pool: gpu, example.com/zone: a}}");
+  std::map<std::string, std::string> want = {{"pool", "gpu"}, {"example.com/zone", "a"}};
+  CHECK(iarnet::CachesOptionsFrom(sel).node_view->node_selector == want);
+  CHECK(iarnet::ControllerOptionsFrom(sel).node_selector == want);
+  // auto: no cap in the IarnetProvider's spec.
+  auto spec = iarnet::ProviderSpecFrom(Ok("resource: {cpu: auto, memory: 4Gi, gpu: auto}"));
+  CHECK(spec.capacity.cpu == iarnet::kUncapped);
+  CHECK(spec.capacity.memory == int64_t{4} << 30);
+  CHECK(spec.capacity.gpu == iarnet::kUncapped);
+  CHECK(iarnet::ToJson(spec)["capacity"]["cpu"] == "auto");
+  CHECK(Err("capacity: {source: config}\nresource: {cpu: auto}") ==
+        "test.yaml: resource: auto needs capacity.source nodes: with config there is no cap");
+  CHECK(Err("capacity: {source: sometimes}") ==
+        "test.yaml: capacity.source: must be nodes or config, got \"sometimes\"");
+  CHECK(Err("capacity: {node_selector: {\"bad key!\": x}}").find("is not a label key") !=
+        std::string::npos);
+  CHECK(Err("capacity: {node_selector: {pool: \"no spaces\"}}").find("is not a label value") !=
+        std::string::npos);
+  CHECK(Err("capacity: {nodes: 3}") == "test.yaml: capacity.nodes: unknown key");
+  // The timeouts reach the controller's rules.
+  auto c =
+      iarnet::ControllerOptionsFrom(Ok("provider: {schedule_timeout: 5s, node_lost_grace: 2m}"));
+  CHECK(c.schedule_timeout == 5s);
+  CHECK(c.node_lost_grace == 2min);
+  CHECK(iarnet::ControllerOptionsFrom(Ok("")).schedule_timeout == 30s);
+  CHECK(iarnet::ControllerOptionsFrom(Ok("")).node_lost_grace == 60s);
+  CHECK(Err("provider: {schedule_timeout: 0s}").find("provider.schedule_timeout") !=
+        std::string::npos);
 }

@@ -173,3 +173,41 @@ TEST_CASE("types: a workload spec is written as the CRD reads it") {
   CHECK(back.spec.env == spec.env);
   CHECK_FALSE(object["spec"].contains("image"));
 }
+
+TEST_CASE(
+    "types: an uncapped capacity reads and writes as auto, and the cluster view round-trips") {
+  ProviderSpec spec;
+  spec.capacity = {kUncapped, 4096, kUncapped};
+  json j = ToJson(spec);
+  CHECK(j["capacity"] == json{{"cpu", "auto"}, {"memory", 4096}, {"gpu", "auto"}});
+  CHECK(ProviderFromJson(json{{"spec", j}}).spec.capacity == spec.capacity);
+  json bad = {{"spec", {{"capacity", {{"cpu", "lots"}, {"memory", 1}}}}}};
+  CHECK_THROWS_WITH(ProviderFromJson(bad), "spec.capacity.cpu: must be a number or auto");
+
+  ProviderStatus s;
+  s.total = {4000, 8192, 2};
+  ClusterView v;
+  v.eligible_nodes = 2;
+  v.allocatable = {8000, 16384, 2};
+  v.free = {4000, 8192, 1};
+  v.largest_placeable = {2500, 4096, 1};
+  v.nodes = {{"n1", {2500, 4096, 1}, 9, "A100"}, {"n2", {1500, 4096, 0}, 3, ""}};
+  v.gpus = {{"A100", 2, 1}};
+  s.cluster = v;
+  json out = ToJson(s);
+  CHECK(out["display"]["largest"] == "2500m cpu, 4Ki");
+  json object = {{"status", out}};
+  CHECK(ProviderFromJson(object).status.cluster == s.cluster);
+  CHECK(!ToJson(ProviderStatus{}).contains("cluster"));
+}
+
+TEST_CASE("types: a workload's GPU model maps both ways") {
+  WorkloadSpec spec;
+  spec.instance_id = "c";
+  spec.gpu_model = "A100";
+  json w = {{"metadata", {{"name", "w"}}}, {"spec", ToJson(spec)}};
+  CHECK(w["spec"]["gpuModel"] == "A100");
+  CHECK(WorkloadFromJson(w).spec.gpu_model == "A100");
+  spec.gpu_model = "";
+  CHECK(!ToJson(spec).contains("gpuModel"));
+}

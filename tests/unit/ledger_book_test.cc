@@ -68,3 +68,17 @@ TEST_CASE("ledger book: writes for workloads the cache no longer has count for n
   book.Observe("ns/gone2", 11, std::nullopt, false);  // newer than our write: the cache wins
   CHECK(book.Compute(kCapacity, true).used == Resources{});
 }
+
+TEST_CASE(
+    "ledger book: the charges but the skipped ones, with writes and reservations standing in") {
+  LedgerBook book;
+  book.Observe("ns/a", 5, kCharge, false);
+  book.Observe("ns/b", 6, kCharge, false);
+  book.Observe("ns/c", 7, std::nullopt, false);
+  book.Observe("ns/d", 8, std::nullopt, false);
+  book.Reserve("ns/c", Resources{1, 1, 0});  // in flight: counts
+  book.Wrote("ns/b", 9, std::nullopt);       // released, the cache not there yet
+  auto charges = book.ChargesExcept([](const std::string& k) { return k == "ns/a"; });
+  CHECK(charges == std::vector<Resources>{Resources{1, 1, 0}});
+  CHECK(book.ChargesExcept([](const std::string&) { return false; }).size() == 2);
+}

@@ -32,7 +32,7 @@ json FullPod() {
         "terminationMessagePath": "/dev/termination-log"}]},
     "status": {"phase": "Failed", "reason": "Evicted", "message": "low memory",
       "startTime": "2026-11-30T10:00:02Z", "hostIP": "10.0.0.1", "podIP": "10.88.0.5",
-      "conditions": [{"type": "Ready", "status": "False"}], "qosClass": "Guaranteed",
+      "conditions": [{"type": "Ready", "status": "False"}, {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/3 nodes", "lastTransitionTime": "2026-12-01T10:00:00Z"}], "qosClass": "Guaranteed",
       "containerStatuses": [{"name": "main", "image": "py:1", "imageID": "sha256:x",
         "containerID": "containerd://abc", "ready": false, "restartCount": 0,
         "state": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}]}
@@ -58,6 +58,11 @@ TEST_CASE("the Pod cache's form: what the controller and the usage collector rea
   CHECK(a.message == b.message);
   CHECK(a.exit_code == b.exit_code);
   CHECK(a.terminated_reason == b.terminated_reason);
+  CHECK(a.unschedulable == b.unschedulable);
+  CHECK(a.unschedulable_since == b.unschedulable_since);
+  CHECK(a.scheduler_message == b.scheduler_message);
+  CHECK(b.unschedulable);
+  CHECK(kept["status"]["conditions"].size() == 1);  // Ready is not read
 
   auto x = iarnet::AsOwnedPod(full), y = iarnet::AsOwnedPod(kept);
   REQUIRE(x);

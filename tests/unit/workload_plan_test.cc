@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <functional>
 
+#include "kube/time_format.h"
+
 using namespace iarnet;
 
 namespace {
@@ -32,8 +34,16 @@ struct Fixture {
   std::chrono::milliseconds interrupted_deploy_after{0};
   std::chrono::milliseconds orphan_grace{0};
   std::optional<std::string> connected;
+  std::optional<NodeFitInput> fit;
+  std::chrono::milliseconds schedule_timeout{0};
+  NodeHealth node;
+  std::chrono::milliseconds node_lost_grace{0};
   WorkloadPlan Run() {
     PlanInputs in{w, pod, provider, ledger, "provider", now};
+    if (fit) in.fit = &*fit;
+    in.schedule_timeout = schedule_timeout;
+    in.node = node;
+    in.node_lost_grace = node_lost_grace;
     in.image_pull_timeout = image_pull_timeout;
     in.interrupted_deploy_after = interrupted_deploy_after;
     in.orphan_grace = orphan_grace;
@@ -535,4 +545,137 @@ TEST_CASE(
   CHECK(Kept(f, [](Fixture& g) { g.w.spec.provider_id.clear(); }));
   CHECK(Kept(f, [](Fixture& g) { g.orphan_grace = std::chrono::milliseconds(0); }));
   CHECK(Kept(f, [](Fixture& g) { g.connected.reset(); }));
+}
+
+namespace {
+std::chrono::system_clock::time_point At(const char* text) { return *kube::ParseTime(text); }
+}  // namespace
+
+TEST_CASE("plan: admission needs a node that holds the whole request (NoNodeFits)") {
+  Fixture f;
+  f.w.spec.resources = {600, 1LL << 20, 0};
+  // The ledger has room (1000m), but the nodes have 500m each.
+  f.fit =
+      NodeFitInput{{{"a", {500, 1LL << 30, 0}, 10, ""}, {"b", {500, 1LL << 30, 0}, 10, ""}}, {}};
+  auto plan = f.Run();
+  REQUIRE(plan.status);
+  CHECK(plan.status->phase == Phase::kRejected);
+  CHECK(plan.status->reason == "NoNodeFits");
+  CHECK(plan.status->message.find("no node can hold cpu 600m") != std::string::npos);
+  CHECK(!plan.status->admission);
+  // The ledger says no first: InsufficientCapacity, whatever the nodes say.
+  f.w.spec.resources = {2000, 1LL << 20, 0};
+  CHECK(f.Run().status->reason == "InsufficientCapacity");
+  // Room on a node: admitted, and the message names it.
+  f.w.spec.resources = {400, 1LL << 20, 0};
+  auto ok = f.Run();
+  REQUIRE(ok.status);
+  CHECK(ok.status->admission);
+  CHECK(ok.status->message.find("node a can hold it") != std::string::npos);
+  // A GPU model no node carries: NoNodeFits.
+  f.w.spec.gpu_model = "H100";
+  CHECK(f.Run().status->reason == "NoNodeFits");
+}
+
+TEST_CASE("plan: a Pod no node can run is given up after the schedule timeout") {
+  Fixture f;
+  f.schedule_timeout = std::chrono::seconds(30);
+  f.Admit();
+  f.Apply(f.Run());  // the Pod
+  f.pod.exists = true;
+  f.pod.owned = true;
+  f.pod.phase = "Pending";
+  f.pod.unschedulable = true;
+  f.pod.unschedulable_since = "2026-11-30T10:00:00Z";
+  f.pod.scheduler_message = "0/2 nodes are available: 2 Insufficient cpu.";
+  f.now = "2026-11-30T10:00:10Z";
+  auto waiting = f.Run();
+  CHECK(!waiting.delete_pod);
+  REQUIRE(waiting.requeue_after);
+  CHECK(*waiting.requeue_after == std::chrono::seconds(20));
+  REQUIRE(waiting.status);
+  CHECK(waiting.status->reason == "Unschedulable");
+  CHECK(waiting.status->admission);  // still charged while it may yet be placed
+  f.Apply(waiting);
+  f.now = "2026-11-30T10:00:30Z";
+  auto ended = f.Run();
+  CHECK(ended.delete_pod);
+  REQUIRE(ended.status);
+  CHECK(ended.status->phase == Phase::kFailed);
+  CHECK(ended.status->reason == "Unschedulable");
+  CHECK(ended.status->message.find("2 Insufficient cpu") != std::string::npos);
+  CHECK(!ended.status->admission);
+  REQUIRE(!ended.events.empty());
+  CHECK(ended.events[0].reason == "Unschedulable");
+  // Off (0): it waits for ever, as before.
+  Fixture g = f;
+  g.schedule_timeout = std::chrono::milliseconds(0);
+  CHECK(!g.Run().delete_pod);
+}
+
+TEST_CASE("plan: a workload whose node is deleted or long not Ready ends with NodeLost") {
+  Fixture f;
+  f.Running();
+  f.node_lost_grace = std::chrono::seconds(60);
+  f.now = "2026-11-30T10:05:00Z";
+  // Ready, or not known (the view is off or has not synced): nothing happens.
+  f.node.state = NodeHealth::State::kReady;
+  CHECK(f.Run().Empty());
+  f.node.state = NodeHealth::State::kUnknown;
+  CHECK(f.Run().Empty());
+  // Not Ready for 30 s of a 60 s grace: look again in 30 s.
+  f.node.state = NodeHealth::State::kNotReady;
+  f.node.not_ready_since = At("2026-11-30T10:04:30Z");
+  auto wait = f.Run();
+  CHECK(!wait.delete_pod);
+  CHECK(!wait.status);
+  REQUIRE(wait.requeue_after);
+  CHECK(*wait.requeue_after == std::chrono::seconds(30));
+  // Past the grace: released, its Pod deleted.
+  f.node.not_ready_since = At("2026-11-30T10:03:59Z");
+  auto lost = f.Run();
+  CHECK(lost.delete_pod);
+  REQUIRE(lost.status);
+  CHECK(lost.status->phase == Phase::kFailed);
+  CHECK(lost.status->reason == "NodeLost");
+  CHECK(lost.status->message == "node node-a has not been Ready for 60s");
+  CHECK(!lost.status->admission);
+  // Deleted (confirmed by the controller): at once.
+  f.node.state = NodeHealth::State::kMissing;
+  CHECK(f.Run().status->message == "node node-a was deleted");
+  // A Pod that already ended is recorded as it ended, not as lost.
+  f.pod.phase = "Succeeded";
+  CHECK(f.Run().status->reason == "PodSucceeded");
+}
+
+TEST_CASE("BuildPod: the node selector and a GPU model place the Pod") {
+  Fixture f;
+  f.w.spec.gpu_model = "A100";
+  json pod = BuildPod(f.w, f.provider, "img", "p", "", {{"pool", "gpu"}});
+  CHECK(pod["spec"]["nodeSelector"] == json{{"pool", "gpu"}});
+  const json& term = pod["spec"]["affinity"]["nodeAffinity"]
+                        ["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0];
+  CHECK(term["matchExpressions"][0] ==
+        json{{"key", "nvidia.com/gpu.product"}, {"operator", "In"}, {"values", {"A100"}}});
+  f.w.spec.gpu_model = "";
+  json plain = BuildPod(f.w, f.provider, "img", "p");
+  CHECK(!plain["spec"].contains("nodeSelector"));
+  CHECK(!plain["spec"].contains("affinity"));
+}
+
+TEST_CASE("ObservePod reads the scheduler's Unschedulable verdict") {
+  json pod = {{"metadata", {{"name", "w1"}}},
+              {"status",
+               {{"phase", "Pending"},
+                {"conditions", json::array({{{"type", "PodScheduled"},
+                                             {"status", "False"},
+                                             {"reason", "Unschedulable"},
+                                             {"message", "0/1 nodes are available"},
+                                             {"lastTransitionTime", "2026-11-30T10:00:00Z"}}})}}}};
+  PodObservation o = ObservePod(pod, "uid");
+  CHECK(o.unschedulable);
+  CHECK(o.unschedulable_since == "2026-11-30T10:00:00Z");
+  CHECK(o.scheduler_message == "0/1 nodes are available");
+  pod["status"]["conditions"][0]["reason"] = "SchedulerError";
+  CHECK(!ObservePod(pod, "uid").unschedulable);
 }

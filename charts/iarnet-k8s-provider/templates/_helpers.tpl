@@ -61,3 +61,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   resources: [leases]
   verbs: [get, create, update]
 {{- end -}}
+
+{{/* A capacity component: a number, or auto (no cap). */}}
+{{- define "iarnet.cap" -}}
+{{- if eq (toString .) "auto" }}auto{{ else }}{{ . | int64 }}{{ end }}
+{{- end }}

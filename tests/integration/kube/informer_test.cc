@@ -332,7 +332,10 @@ TEST_CASE(
   });
   REQUIRE(testing::Eventually([&] { return writes > 15; }));
   uint64_t watches_before = inf.watch_stats().watches;
+  CHECK(inf.watch_stats().streaming);
   testing::StopComponent("kube-apiserver");
+  // The stream broke: not streaming until a watch is open again.
+  CHECK(testing::Eventually([&] { return !inf.watch_stats().streaming; }));
   std::this_thread::sleep_for(std::chrono::seconds(1));
   testing::StartComponent("kube-apiserver");
   stop = true;
@@ -340,6 +343,7 @@ TEST_CASE(
 
   // The watch was re-established, and the cache equals the truth.
   CHECK(testing::Eventually([&] { return inf.watch_stats().watches > watches_before; }));
+  CHECK(testing::Eventually([&] { return inf.watch_stats().streaming; }));
   CHECK(testing::Eventually([&] { return Versions(inf.List()) == FreshList(*c, ns); }));
   CHECK(log.NoDuplicates());
   CHECK(inf.watch_stats().errors >= 1);
