@@ -230,7 +230,7 @@ int main(int argc, char** argv) {
   std::printf("| the same Pods cached whole as DOM | %.1f MiB |\n", dom_heap / 1048576.0);
   std::printf("| node view heap / whole-Pod DOM cache | %.3f |\n",
               double(view_heap) / double(std::max<size_t>(1, dom_heap)));
-  std::printf("| admission decision, ledger only (%d workloads) | %.0f us |\n", workloads,
+  std::printf("| admission decision, ledger only (%d workloads) | %.2f us |\n", workloads,
               ledger_us);
   std::printf("| admission decision with node fit (%d nodes) | %.0f us |\n", nodes, fit_us);
   std::printf("| node-fit decision / ledger-only decision | %.1f |\n", fit_us / ledger_us);

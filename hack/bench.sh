@@ -58,6 +58,7 @@ if wanted node-view; then
     "$build_dir/bench/node_view_bench" 1000 50000 10000
   sed -i '/^## Node view (capacity.source nodes)$/,$d' "$repo/bench/REPORT.md"
   {
+    echo
     echo "## Node view (capacity.source nodes)"
     echo
     echo "From \`bench/node_view.md\` ($(date -u +%Y-%m-%d), \`make bench\` or \`hack/bench.sh BUILD_DIR node-view\`):"
