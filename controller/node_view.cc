@@ -106,10 +106,10 @@ size_t NodeView::pod_count() const {
 
 void NodeView::NoteWatchHealthLocked() const {
   auto stats = nodes_->watch_stats();
-  uint64_t failures = stats.errors + stats.gone;
-  if (failures != seen_errors_ || !stats.streaming) {
-    seen_errors_ = failures;
+  if (!stats.streaming) {
     uncertain_since_ = std::chrono::system_clock::now();
+  } else if (stats.resumed_at > uncertain_since_) {
+    uncertain_since_ = stats.resumed_at;  // the watch came back then: count from there
   }
 }
 

@@ -6,7 +6,7 @@
 // - Start, Stop and WaitForSync run on the caller's thread (main, via Caches).
 // - The informers' on_store hooks feed the book on their watch thread (the client's I/O
 //   thread) with the informer's cache lock held, then take mu_: mu_ guards book_ and
-//   seen_errors_/uncertain_since_, and is a leaf (nothing is called while it is held).
+//   uncertain_since_, and is a leaf (nothing is called while it is held).
 // - Handlers others add to nodes() and pods() run on the watch thread after the cache
 //   changed, outside mu_; they must not block.
 // - Readers may call from any thread.
@@ -61,16 +61,15 @@ class NodeView {
   size_t pod_count() const;
 
  private:
-  // A failed watch or list, or no watch open right now, makes what the view says about
-  // readiness uncertain: time counts again from then (an API server outage must never
-  // look like a lost node). Noticed when asked (Health), so never sooner than it was.
+  // No node watch open right now, or one reopened after a failure, makes what the view
+  // said about readiness uncertain until then: time counts again from the moment the
+  // watch streams again (an API server outage must never look like a lost node).
   void NoteWatchHealthLocked() const;
 
   NodeViewOptions options_;
   std::unique_ptr<kube::Informer> nodes_, pods_;
   mutable std::mutex mu_;
   NodeBook book_;                                                    // guarded by mu_
-  mutable uint64_t seen_errors_ = 0;                                 // guarded by mu_
   mutable std::chrono::system_clock::time_point uncertain_since_{};  // guarded by mu_
 };
 

@@ -18,8 +18,11 @@ Watcher::Watcher(Client& client, ResourceType type, std::string ns, Options opti
       rng_(std::random_device{}()) {}
 
 Watcher::Stats Watcher::stats() const {
-  return {lists_.load(),  watches_.load(),   gone_.load(),     errors_.load(),
+  Stats s{lists_.load(),  watches_.load(),   gone_.load(),     errors_.load(),
           events_.load(), bookmarks_.load(), streaming_.load()};
+  s.resumed_at = std::chrono::system_clock::time_point(
+      std::chrono::system_clock::duration(resumed_at_ns_.load()));
+  return s;
 }
 
 Task<void> Watcher::ListOnce(Callbacks& cb) {
@@ -67,6 +70,10 @@ Task<void> Watcher::WatchOnce(Callbacks& cb) {
   ++watches_;
   stream_ = stream.get();
   streaming_ = true;
+  if (failed_) {
+    resumed_at_ns_ = std::chrono::system_clock::now().time_since_epoch().count();
+    failed_ = false;
+  }
   struct Clear {
     LineStream*& s;
     std::atomic<bool>& streaming;
@@ -121,11 +128,13 @@ Task<void> Watcher::Run(Callbacks cb) {
       if (e.IsGone()) {
         // Our version is older than the server keeps: start over from a fresh list.
         ++gone_;
+        failed_ = true;
         KLOG(kInfo, "watcher") << type_.plural << ": " << e.what() << "; relisting";
         listed = false;
         continue;
       }
       ++errors_;
+      failed_ = true;
       auto wait = backoff_.Next(Clock::now());
       KLOG(kWarning, "watcher") << type_.plural << ": " << e.what() << "; retrying in "
                                 << wait.count() << " ms";

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -65,6 +66,9 @@ class Watcher {
     // A watch stream is open now: events reach the cache as they happen. False while
     // listing, waiting out a backoff, or between two watches.
     bool streaming = false;
+    // When a watch last opened after a failure (an error, or 410 Gone and a relist): what
+    // the cache said before then may have gone stale unseen. Epoch when none.
+    std::chrono::system_clock::time_point resumed_at{};
   };
 
   Watcher(Client& client, ResourceType type, std::string ns, Options options);
@@ -94,6 +98,8 @@ class Watcher {
   // Written on the I/O thread, read by tests and metrics from others.
   std::atomic<uint64_t> lists_{0}, watches_{0}, gone_{0}, errors_{0}, events_{0}, bookmarks_{0};
   std::atomic<bool> streaming_{false};
+  std::atomic<int64_t> resumed_at_ns_{0};  // Stats::resumed_at, as system_clock ticks
+  bool failed_ = false;                    // I/O thread: the last attempt failed
 };
 
 }  // namespace kube

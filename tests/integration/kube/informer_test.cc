@@ -203,7 +203,8 @@ TEST_CASE("informer: a write of ours assumed into the cache before its watch eve
   json changed =
       w->Patch(resources::kConfigMaps, ns, "mine", PatchType::kMerge, {{"data", {{"v", "2"}}}});
   REQUIRE(testing::Eventually([&] { return (*inf.Get(ns, "mine"))["data"]["v"] == "2"; }));
-  CHECK(updates == 1);
+  // Handlers run just after the cache changed, on the watch thread.
+  CHECK(testing::Eventually([&] { return updates == 1; }));
   CHECK_FALSE(inf.Assume(made));
   CHECK((*inf.Get(ns, "mine"))["data"]["v"] == "2");
 
@@ -337,6 +338,7 @@ TEST_CASE(
   // The stream broke: not streaming until a watch is open again.
   CHECK(testing::Eventually([&] { return !inf.watch_stats().streaming; }));
   std::this_thread::sleep_for(std::chrono::seconds(1));
+  auto restarted_at = std::chrono::system_clock::now();
   testing::StartComponent("kube-apiserver");
   stop = true;
   writer.join();
@@ -344,6 +346,7 @@ TEST_CASE(
   // The watch was re-established, and the cache equals the truth.
   CHECK(testing::Eventually([&] { return inf.watch_stats().watches > watches_before; }));
   CHECK(testing::Eventually([&] { return inf.watch_stats().streaming; }));
+  CHECK(inf.watch_stats().resumed_at >= restarted_at);  // reopened after the failures
   CHECK(testing::Eventually([&] { return Versions(inf.List()) == FreshList(*c, ns); }));
   CHECK(log.NoDuplicates());
   CHECK(inf.watch_stats().errors >= 1);
