@@ -15,11 +15,11 @@
 #include <random>
 #include <thread>
 
+#include "bench/process_memory.h"
 #include "kube/client.h"
 #include "kube/error.h"
 #include "kube/informer.h"
 #include "kube/log.h"
-#include "process_memory.h"
 
 using namespace kube;
 using Seconds = std::chrono::duration<double>;

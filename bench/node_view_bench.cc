@@ -19,6 +19,7 @@
 #include <random>
 #include <thread>
 
+#include "bench/process_memory.h"
 #include "controller/ledger_book.h"
 #include "controller/node_fit.h"
 #include "controller/node_view.h"
@@ -26,7 +27,6 @@
 #include "kube/error.h"
 #include "kube/informer.h"
 #include "kube/log.h"
-#include "process_memory.h"
 
 using namespace kube;
 using Seconds = std::chrono::duration<double>;
