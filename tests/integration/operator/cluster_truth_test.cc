@@ -173,6 +173,19 @@ class StoppedScheduler {
   bool stopped_ = true;
 };
 
+// One 4-core node in the test's pool and a provider capped at 8 cores: what the
+// single-node tests start from.
+struct OneNode {
+  std::unique_ptr<kube::Client> client = AdminClient();
+  TestNamespace ns{*client, "truth"};
+  Pool pool{*client, ns};
+  std::string node = pool.Add("a", "4", "8Gi");
+  Provider provider{ns, 0, pool.Config(), "", "cpu: 8000, memory: 64Gi, gpu: 0"};
+  OneNode() {
+    REQUIRE(Eventually([&] { return CpuTotal(provider) == 4000; }));
+  }
+};
+
 }  // namespace
 
 TEST_CASE("cluster truth: capacity follows the nodes: a foreign Pod, cordon and uncordon") {
@@ -247,12 +260,11 @@ TEST_CASE("cluster truth: a request no node holds, or only the sum of nodes, is 
 }
 
 TEST_CASE("cluster truth: a node deleted under a running workload: NodeLost, released") {
-  auto c = AdminClient();
-  TestNamespace ns(*c, "truth");
-  Pool pool(*c, ns);
-  std::string a = pool.Add("a", "4", "8Gi");
-  Provider p(ns, 0, pool.Config(), "", "cpu: 8000, memory: 64Gi, gpu: 0");
-  REQUIRE(Eventually([&] { return CpuTotal(p) == 4000; }));
+  OneNode one;
+  auto& c = one.client;
+  auto& ns = one.ns;
+  const std::string& a = one.node;
+  Provider& p = one.provider;
   REQUIRE(Deploy(*p.current, DeployOf("comp.lost", 1000)) == "");
   CHECK(Eventually([&] { return StatusOf(WorkloadOf(*c, ns, "comp.lost"), "nodeName") == a; }));
 
@@ -268,12 +280,12 @@ TEST_CASE("cluster truth: a node deleted under a running workload: NodeLost, rel
 }
 
 TEST_CASE("cluster truth: a node NotReady past the grace ends its workloads with NodeLost") {
-  auto c = AdminClient();
-  TestNamespace ns(*c, "truth");
-  Pool pool(*c, ns);
-  std::string a = pool.Add("a", "4", "8Gi");
-  Provider p(ns, 0, pool.Config(), "", "cpu: 8000, memory: 64Gi, gpu: 0");
-  REQUIRE(Eventually([&] { return CpuTotal(p) == 4000; }));
+  OneNode one;
+  auto& c = one.client;
+  auto& ns = one.ns;
+  auto& pool = one.pool;
+  const std::string& a = one.node;
+  Provider& p = one.provider;
   REQUIRE(Deploy(*p.current, DeployOf("comp.dark", 1000)) == "");
 
   // KWOK stops keeping the node alive; its kubelet "reports" NotReady.
@@ -291,12 +303,12 @@ TEST_CASE("cluster truth: a node NotReady past the grace ends its workloads with
 }
 
 TEST_CASE("cluster truth: an API server outage does not count toward a node's NotReady grace") {
-  auto c = AdminClient();
-  TestNamespace ns(*c, "truth");
-  Pool pool(*c, ns);
-  std::string a = pool.Add("a", "4", "8Gi");
-  Provider p(ns, 0, pool.Config(), "", "cpu: 8000, memory: 64Gi, gpu: 0");
-  REQUIRE(Eventually([&] { return CpuTotal(p) == 4000; }));
+  OneNode one;
+  auto& c = one.client;
+  auto& ns = one.ns;
+  auto& pool = one.pool;
+  const std::string& a = one.node;
+  Provider& p = one.provider;
   REQUIRE(Deploy(*p.current, DeployOf("comp.outage", 1000)) == "");
 
   pool.GoDark(a);
@@ -316,12 +328,11 @@ TEST_CASE("cluster truth: an API server outage does not count toward a node's No
 }
 
 TEST_CASE("cluster truth: a taint after admission: Unschedulable, the Deploy fails, charge back") {
-  auto c = AdminClient();
-  TestNamespace ns(*c, "truth");
-  Pool pool(*c, ns);
-  std::string a = pool.Add("a", "4", "8Gi");
-  Provider p(ns, 0, pool.Config(), "", "cpu: 8000, memory: 64Gi, gpu: 0");
-  REQUIRE(Eventually([&] { return CpuTotal(p) == 4000; }));
+  OneNode one;
+  auto& c = one.client;
+  auto& ns = one.ns;
+  const std::string& a = one.node;
+  Provider& p = one.provider;
 
   std::string err;
   {
