@@ -36,20 +36,22 @@ WorkloadController::WorkloadController(kube::Client& client, Caches& caches,
   auto owner = [this](const kube::ObjectPtr& p) { EnqueueOwner(p); };
   caches_.pods().AddHandlers(
       {owner, [owner](const kube::ObjectPtr&, const kube::ObjectPtr& p) { owner(p); }, owner});
-  // A new capacity changes the ledger's total, and may let rejected workloads in.
+  // A new spec (capacity, languages) changes the ledger's total, and may let rejected
+  // workloads in; our own ledger writes change only the status and re-queue nothing.
   // A changed control-plane record (Connect, Disconnect, takeover) may end or resume
   // sessions: the ledger writer's thread re-queues every workload (not this I/O thread).
   caches_.providers().AddHandlers(
       {nullptr,
        [this](const kube::ObjectPtr& before, const kube::ObjectPtr& after) {
-         queue_.Add(kLedgerKey);
-         EnqueueRejected();
-         auto record = [](const kube::ObjectPtr& o) {
-           return o ? (*o).value("status", kube::json::object())
-                          .value("controlPlane", kube::json::object())
-                    : kube::json::object();
+         auto part = [](const kube::ObjectPtr& o, const char* key, const char* sub) {
+           kube::json j = o ? (*o).value(key, kube::json::object()) : kube::json::object();
+           return sub ? j.value(sub, kube::json::object()) : j;
          };
-         if (record(before) != record(after)) {
+         if (part(before, "spec", nullptr) != part(after, "spec", nullptr)) {
+           queue_.Add(kLedgerKey);
+           EnqueueRejected();
+         }
+         if (part(before, "status", "controlPlane") != part(after, "status", "controlPlane")) {
            {
              std::lock_guard<std::mutex> lock(ledger_mu_);
              sessions_changed_ = true;

@@ -243,13 +243,19 @@ WorkloadPlan PlanSteps(const PlanInputs& in) {
       }
     }
     if (!v.admitted) {
-      bool news = w.status.phase != Phase::kRejected || w.status.reason != v.reason ||
-                  w.status.message != v.message;
+      // Still rejected for the same reason, with the same spec: the record stands. Its
+      // numbers are those of the moment it was rejected (the condition's
+      // lastTransitionTime); the live ones are in the provider's status. Rewriting every
+      // waiting workload whenever a foreign Pod moved the totals by a MiB was a storm of
+      // writes and Events (one per waiting workload per change) that starved the rest.
+      if (w.status.phase == Phase::kRejected && w.status.reason == v.reason &&
+          w.status.observed_generation == gen)
+        return plan;
       s.phase = Phase::kRejected;
       s.reason = v.reason;
       s.message = v.message;
       SetCondition(s, "Admitted", "False", v.reason, v.message, gen, in.now);
-      if (news) plan.events.push_back({"Warning", "Rejected", v.message});
+      plan.events.push_back({"Warning", "Rejected", v.message});
       Finish(plan, w, std::move(s));
       return plan;
     }

@@ -55,7 +55,11 @@ pb::DeployRequest DeployOf(const std::string& id, int64_t cpu, const std::string
 
 std::string Deploy(iarnet::ProviderClient& c, const pb::DeployRequest& r) {
   pb::DeployResponse resp;
-  grpc::Status s = c.Call("Deploy", r, &resp);
+  // As the control plane calls it: with no short deadline (PROTOCOL.md). A Deploy waits
+  // for its container to run, which on a loaded machine can take longer than 30 s.
+  grpc::Status s = c.Call("Deploy", r, &resp, std::chrono::minutes(3));
+  INFO("Deploy " << r.instance_id() << ": gRPC status " << s.error_code() << " "
+                 << s.error_message());
   REQUIRE(s.ok());
   return resp.error();
 }

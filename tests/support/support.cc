@@ -123,7 +123,8 @@ bool Absent(kube::Client& c, const kube::ResourceType& t, const std::string& ns,
   }
 }
 
-bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds poll) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     try {
@@ -131,7 +132,7 @@ bool Eventually(const std::function<bool()>& condition, std::chrono::millisecond
     } catch (const kube::Error&) {
     }
     if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(poll);
   }
 }
 

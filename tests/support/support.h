@@ -66,9 +66,10 @@ class TestNamespace {
 bool Absent(kube::Client& c, const kube::ResourceType& t, const std::string& ns,
             const std::string& name);
 
-// Polls `condition` until it holds or `timeout` passes.
+// Polls `condition` every `poll` until it holds or `timeout` passes.
 bool Eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds timeout = std::chrono::seconds(30));
+                std::chrono::milliseconds timeout = std::chrono::seconds(30),
+                std::chrono::milliseconds poll = std::chrono::milliseconds(100));
 
 // A ConfigMap object.
 kube::json ConfigMap(const std::string& name, const kube::json& data = kube::json::object(),

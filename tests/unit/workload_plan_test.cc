@@ -156,11 +156,36 @@ TEST_CASE("plan: rejection says what was asked and what was free and is not repe
   CHECK(p.events.size() == 1);
   f.Apply(p);
   CHECK(f.Run().Empty());  // idempotent: same observation, nothing to do
+  // Other numbers, the same reason: the record stands (no write, no Event), or every
+  // waiting workload would be rewritten each time the totals move.
+  f.ledger = ComputeLedger(f.provider.capacity, {{900, 0, 0}});
+  CHECK(f.Run().Empty());
+  // An edited spec is looked at afresh: a new record for the new generation.
+  f.w.metadata.generation = 3;
+  auto edited = f.Run();
+  REQUIRE(edited.status);
+  CHECK(edited.status->observed_generation == 3);
+  CHECK(edited.status->message.find("available cpu 100m") != std::string::npos);
+  CHECK(edited.events.size() == 1);
+  f.Apply(edited);
   // Capacity frees up: the same workload is admitted.
   f.ledger = ComputeLedger(f.provider.capacity, {});
   auto later = f.Run();
   REQUIRE(later.status);
   CHECK(later.status->phase == Phase::kAdmitted);
+}
+
+TEST_CASE("plan: a rejection for another reason replaces the record") {
+  Fixture f;
+  f.ledger = ComputeLedger(f.provider.capacity, {{800, 0, 0}});
+  f.Apply(f.Run());
+  REQUIRE(f.w.status.reason == "InsufficientCapacity");
+  f.w.spec.language = Language::kUnikernel;                  // as a spec edit would
+  f.w.metadata.generation = f.w.status.observed_generation;  // even without a new generation
+  auto p = f.Run();
+  REQUIRE(p.status);
+  CHECK(p.status->reason == "UnsupportedLanguage");
+  CHECK(p.events.size() == 1);
 }
 
 TEST_CASE("plan: an unsupported language is rejected and nothing is charged") {

@@ -252,6 +252,72 @@ TEST_CASE("controller: lowering the total below what is used evicts nothing and 
   op.Stop();
 }
 
+TEST_CASE(
+    "controller: a waiting workload is looked at again only when room may grow, and "
+    "rewritten only when its reason changes") {
+  auto c = testing::AdminClient();
+  TestNamespace ns(*c);
+  std::atomic<int> reconciles{0};
+  ControllerOptions options;
+  options.on_reconcile = [&](double, const std::string&) { ++reconciles; };
+  Caches caches(*c, Options(ns, 1000));
+  WorkloadController controller(*c, caches, options);
+  caches.Start();
+  controller.StartReconciling();
+  c->Create(kWorkloads, ns, NewWorkload("a", 800));
+  REQUIRE(testing::Eventually([&] { return PhaseOf(*c, ns, "a") == "Running"; }));
+  c->Create(kWorkloads, ns, NewWorkload("late", 400));
+  REQUIRE(testing::Eventually([&] { return PhaseOf(*c, ns, "late") == "Rejected"; }));
+  auto late = [&] { return c->Get(kWorkloads, ns, "late"); };
+  std::string version = late()["metadata"]["resourceVersion"];
+  std::string message = late()["status"]["message"];
+  CHECK(message.find("available cpu 200m") != std::string::npos);
+
+  // Quiet first: no reconcile for a second.
+  int before = -1;
+  REQUIRE(testing::Eventually(
+      [&] {
+        int now = reconciles;
+        bool quiet = now == before;
+        before = now;
+        return quiet;
+      },
+      std::chrono::seconds(30), std::chrono::seconds(1)));
+  // The provider's status changes (as each ledger write changes it): nothing to look at.
+  for (int i = 0; i < 5; ++i) {
+    kube::PatchOptions o;
+    o.subresource = "status";
+    c->Patch(kProviders, ns, "iarnet-provider", kube::PatchType::kMerge,
+             {{"status", {{"display", {{"largest", "probe " + std::to_string(i)}}}}}}, o);
+  }
+  REQUIRE(testing::Eventually([&] {
+    auto p = caches.providers().Get(ns, "iarnet-provider");
+    return p && (*p)["status"]["display"].value("largest", "") == "probe 4";
+  }));
+  // The handlers run right after the cache has the object, on the same thread.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  CHECK(reconciles == before);
+
+  // More room, still not enough: looked at again, and its record stands as it was.
+  c->Patch(kProviders, ns, "iarnet-provider", kube::PatchType::kMerge,
+           {{"spec", {{"capacity", {{"cpu", 1100}}}}}});
+  REQUIRE(testing::Eventually([&] { return reconciles > before; }));
+  REQUIRE(testing::Eventually([&] {
+    return c->Get(kProviders, ns, "iarnet-provider")["status"]["ledger"]["total"]["cpu"] == 1100;
+  }));
+  CHECK(late()["metadata"]["resourceVersion"] == version);
+  CHECK(late()["status"]["message"] == message);
+  CHECK(EventReasons(*c, ns, "late") == std::set<std::string>{"Rejected"});
+
+  // Enough: admitted.
+  c->Patch(kProviders, ns, "iarnet-provider", kube::PatchType::kMerge,
+           {{"spec", {{"capacity", {{"cpu", 1200}}}}}});
+  CHECK(testing::Eventually([&] { return PhaseOf(*c, ns, "late") == "Running"; }));
+  CHECK(testing::Eventually([&] { return LedgerExact(Count(*c, ns)); }));
+  controller.Stop();
+  caches.Stop();
+}
+
 TEST_CASE("controller: a replica whose term as leader has ended writes nothing until it leads") {
   auto c = testing::AdminClient();
   TestNamespace ns(*c);

@@ -80,6 +80,8 @@ std::string Describe(const std::vector<std::string>& violations) {
   return out + std::to_string(violations.size()) + " violation(s)";
 }
 
+// Each look lists every workload and Pod: once a second, so that the test's own reads
+// do not become a load on the API server the provider then has to work against.
 void RequireSettled(kube::Client& c, const std::string& ns, const std::vector<std::string>& gone) {
   std::vector<std::string> last;
   bool settled = Eventually(
@@ -87,7 +89,7 @@ void RequireSettled(kube::Client& c, const std::string& ns, const std::vector<st
         last = Violations(c, ns, kCapacity, gone);
         return last.empty();
       },
-      std::chrono::seconds(240));
+      std::chrono::seconds(240), std::chrono::seconds(1));
   INFO(Describe(last));
   REQUIRE(settled);
 }

@@ -84,11 +84,16 @@ class OnlyRealNode {
       }
       return true;
     });
+    // Bound, and then Running where it was bound: the node the tests get has shown it
+    // starts containers (a kubelet that is slow to start the first one after a quiet
+    // spell is paid for here, not by a test's Deploy).
     std::string node;
     Eventually(
         [&] {
-          node = c.Get(kube::resources::kPods, ns, "scheduler-probe")["spec"].value("nodeName", "");
-          return !node.empty();
+          json pod = c.Get(kube::resources::kPods, ns, "scheduler-probe");
+          node = pod["spec"].value("nodeName", "");
+          return !node.empty() &&
+                 (node != kRealNode || pod["status"].value("phase", "") == "Running");
         },
         std::chrono::minutes(3));
     c.Delete(kube::resources::kPods, ns, "scheduler-probe");
