@@ -31,6 +31,8 @@ struct ControllerOptions {
   std::chrono::milliseconds node_lost_grace{std::chrono::seconds(60)};
   // The nodes component Pods may run on (capacity.node_selector): their nodeSelector.
   std::map<std::string, std::string> node_selector;
+  // The non-root user component Pods run as (provider.component_user); unset: the image's.
+  std::optional<int64_t> component_user;
   // Called after a status write that rejected a workload ("rejected", its reason) or
   // ended it because of the cluster ("ended", Unschedulable or NodeLost): metrics.
   std::function<void(const std::string& what, const std::string& reason)> on_outcome;

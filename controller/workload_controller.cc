@@ -438,10 +438,10 @@ std::optional<kube::json> WorkloadController::Carry(const std::string& key, cons
     try {
       // Seen at once by the next reconcile (which would otherwise try to create it
       // again) and by the Deploy waiting for it.
-      caches_.pods().Assume(
-          client_.Create(kube::resources::kPods, ns,
-                         BuildPod(w, provider, *image, provider_id,
-                                  caches_.CurrentControlPlane().address, options_.node_selector)));
+      caches_.pods().Assume(client_.Create(
+          kube::resources::kPods, ns,
+          BuildPod(w, provider, *image, provider_id, caches_.CurrentControlPlane().address,
+                   {options_.node_selector, options_.component_user})));
     } catch (const kube::Error& e) {
       // Refused as invalid, it would be refused again: the workload fails instead of
       // retrying for ever, and a Deploy waiting for it hears why.

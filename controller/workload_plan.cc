@@ -423,7 +423,7 @@ std::vector<HostAlias> HostAliasesFor(const ProviderSpec& provider,
 
 json BuildPod(const Workload& w, const ProviderSpec& provider, const std::string& image,
               const std::string& provider_id, const std::string& control_plane_address,
-              const std::map<std::string, std::string>& node_selector) {
+              const PodPolicy& policy) {
   json env = json::array();
   for (const auto& e : w.spec.env) env.push_back({{"name", e.name}, {"value", e.value}});
   json quantities = {{"cpu", FormatMillicores(w.spec.resources.cpu)},
@@ -450,12 +450,23 @@ json BuildPod(const Workload& w, const ProviderSpec& provider, const std::string
                                           {"blockOwnerDeletion", true}}})}}},
       {"spec",
        {{"restartPolicy", "Never"},
+        {"automountServiceAccountToken", false},
+        {"securityContext", {{"seccompProfile", {{"type", "RuntimeDefault"}}}}},
         {"containers",
          json::array({{{"name", kContainerName},
                        {"image", image},
                        {"env", env},
-                       {"resources", {{"requests", quantities}, {"limits", quantities}}}}})}}}};
-  if (!node_selector.empty()) pod["spec"]["nodeSelector"] = node_selector;
+                       {"resources", {{"requests", quantities}, {"limits", quantities}}},
+                       {"securityContext",
+                        {{"allowPrivilegeEscalation", false},
+                         {"capabilities", {{"drop", json::array({"ALL"})}}}}}}})}}}};
+  if (policy.run_as_user) {
+    json& context = pod["spec"]["securityContext"];
+    context["runAsNonRoot"] = true;
+    context["runAsUser"] = *policy.run_as_user;
+    context["runAsGroup"] = *policy.run_as_user;
+  }
+  if (!policy.node_selector.empty()) pod["spec"]["nodeSelector"] = policy.node_selector;
   if (!w.spec.gpu_model.empty()) {
     json term = {
         {"matchExpressions", json::array({{{"key", kGpuProductLabel},

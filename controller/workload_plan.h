@@ -130,14 +130,25 @@ bool MapsHostInternal(const std::vector<HostAlias>& aliases);
 std::vector<HostAlias> HostAliasesFor(const ProviderSpec& provider,
                                       const std::string& control_plane_address);
 
+// Where component Pods go and as whom they run, from the configuration.
+struct PodPolicy {
+  std::map<std::string, std::string> node_selector;  // capacity.node_selector
+  std::optional<int64_t> run_as_user;                // provider.component_user
+};
+
 // The Pod a workload runs in (name = the workload's name): a controller ownerReference,
 // the iarnet labels, one container "main" with the env, requests = limits, GPUs as
 // nvidia.com/gpu, restartPolicy Never, and HostAliasesFor(provider, control_plane_address).
-// The Pod also selects the nodes of `node_selector` (capacity.node_selector), and with
-// spec.gpuModel requires a node of that model (node affinity on nvidia.com/gpu.product).
+// The Pod also selects the nodes of `policy.node_selector`, and with spec.gpuModel
+// requires a node of that model (node affinity on nvidia.com/gpu.product).
+// Confined as far as any component allows: no ServiceAccount token (a component never
+// talks to the Kubernetes API), no privilege escalation, no capabilities, the runtime's
+// default seccomp profile. With `policy.run_as_user` it also runs as that non-root user,
+// which completes the "restricted" Pod Security Standard; without it the image's user
+// stays (iarnet's component images run as root).
 json BuildPod(const Workload& w, const ProviderSpec& provider, const std::string& image,
               const std::string& provider_id, const std::string& control_plane_address = "",
-              const std::map<std::string, std::string>& node_selector = {});
+              const PodPolicy& policy = {});
 
 // A JSON patch setting a workload's finalizers to `finalizers` without ours, plus ours
 // when `with_release`, applied only if the workload is still at `resource_version`.

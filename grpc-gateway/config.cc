@@ -143,7 +143,7 @@ void ParseProvider(const YAML::Node& p, Config::Provider& out) {
   CheckKeys(p, "provider",
             {"name", "languages", "host_aliases", "deploy_timeout", "undeploy_timeout",
              "health_check_timeout", "image_pull_timeout", "takeover_floor", "orphan_policy",
-             "orphan_grace", "schedule_timeout", "node_lost_grace"});
+             "orphan_grace", "schedule_timeout", "node_lost_grace", "component_user"});
   if (auto v = p["name"]) {
     out.name = Scalar(v, "provider.name");
     if (out.name.empty() || out.name.size() > 63 || !HostName(out.name) ||
@@ -206,6 +206,13 @@ void ParseProvider(const YAML::Node& p, Config::Provider& out) {
   OptionalPositiveDuration(p, "provider", "orphan_grace", out.orphan_grace);
   OptionalPositiveDuration(p, "provider", "schedule_timeout", out.schedule_timeout);
   OptionalPositiveDuration(p, "provider", "node_lost_grace", out.node_lost_grace);
+  if (auto u = p["component_user"]) {
+    // 0 is root, which runAsNonRoot refuses; Linux ids are 32-bit.
+    int64_t id = 0;
+    if (!u.IsScalar() || !YAML::convert<int64_t>::decode(u, id) || id < 1 || id > 4294967294)
+      throw KeyError{"provider.component_user", "must be a user id from 1 to 4294967294"};
+    out.component_user = id;
+  }
 }
 
 // A label key: an optional DNS-subdomain prefix and "/", then a name of at most 63.
@@ -433,7 +440,9 @@ std::string FormatConfig(const Config& c) {
   out << "capacity.node_selector=" << selector << "\n"
       << "capacity.source="
       << (c.capacity.source == Config::Capacity::Source::kConfig ? "config" : "nodes") << "\n";
-  out << "provider.deploy_timeout=" << c.provider.deploy_timeout.count() << "ms\n"
+  out << "provider.component_user="
+      << (c.provider.component_user ? std::to_string(*c.provider.component_user) : "") << "\n"
+      << "provider.deploy_timeout=" << c.provider.deploy_timeout.count() << "ms\n"
       << "provider.node_lost_grace=" << c.provider.node_lost_grace.count() << "ms\n"
       << "provider.schedule_timeout=" << c.provider.schedule_timeout.count() << "ms\n"
       << "provider.health_check_timeout=" << c.provider.health_check_timeout.count() << "ms\n"

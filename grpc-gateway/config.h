@@ -79,6 +79,8 @@ struct Config {
     // (delete), or kept until someone deletes it (keep). Never kubectl/GitOps workloads.
     enum class OrphanPolicy { kDelete, kKeep } orphan_policy = OrphanPolicy::kDelete;
     Millis orphan_grace{600000};
+    // Component Pods run as this user id (and group), never root; unset: the image's user.
+    std::optional<int64_t> component_user;
   } provider;
   struct Usage {
     // Fall back to the kubelet summary (node proxy; RBAC: get nodes/proxy) when the

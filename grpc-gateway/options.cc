@@ -50,6 +50,7 @@ ControllerOptions ControllerOptionsFrom(const Config& config) {
   o.schedule_timeout = config.provider.schedule_timeout;
   o.node_lost_grace = config.provider.node_lost_grace;  // used only with the node view
   o.node_selector = config.capacity.node_selector;
+  o.component_user = config.provider.component_user;
   return o;
 }
 

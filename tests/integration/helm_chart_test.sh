@@ -70,6 +70,11 @@ expect_eq "the node selector reaches the config" "$(grep -c 'node_selector: {"po
 kubectl apply --dry-run=server -n "$ns" -f "$work/auto.yaml" >/dev/null 2>&1 \
   && pass "capacity auto passes a server-side dry run" || fail "capacity auto: dry run"
 expect_eq "default: no PodDisruptionBudget" "$(grep -c '^kind: PodDisruptionBudget$' "$work/default.yaml")" 0
+expect_eq "default: components run as their image's user" "$(grep -c 'component_user' "$work/default.yaml")" 0
+helm template iarnet "$chart" -n "$ns" --set provider.componentUser=65534 >"$work/user.yaml"
+expect_eq "componentUser reaches the config" "$(grep -c 'component_user: 65534$' "$work/user.yaml")" 1
+helm template iarnet "$chart" -n "$ns" --set provider.componentUser=0 >/dev/null 2>&1 \
+  && fail "componentUser 0 (root) renders" || pass "componentUser 0 (root) is refused by the schema"
 expect_eq "default: no leader election" "$(grep -c 'enabled: false' "$work/default.yaml")" 1
 helm template iarnet "$chart" -n "$ns" -f "$work/values.yaml" >"$work/custom.yaml"
 kubectl apply --dry-run=server -n "$ns" -f "$work/custom.yaml" >/dev/null 2>&1 \

@@ -147,6 +147,7 @@ TEST_CASE("the effective configuration prints as sorted key=value lines") {
         "leader_election.lease_name=iarnet-k8s-provider\n"
         "leader_election.renew_deadline=10000ms\n"
         "leader_election.retry_period=2000ms\n"
+        "provider.component_user=\n"
         "provider.deploy_timeout=60000ms\n"
         "provider.health_check_timeout=90000ms\n"
         "provider.host_aliases=\n"
@@ -355,4 +356,17 @@ TEST_CASE(
   CHECK(iarnet::ControllerOptionsFrom(Ok("")).node_lost_grace == 60s);
   CHECK(Err("provider: {schedule_timeout: 0s}").find("provider.schedule_timeout") !=
         std::string::npos);
+}
+
+TEST_CASE("config: provider.component_user reaches the controller, and only a non-root id") {
+  CHECK(iarnet::ControllerOptionsFrom(Ok("provider: {component_user: 65534}")).component_user ==
+        65534);
+  CHECK_FALSE(iarnet::ControllerOptionsFrom(Ok("")).component_user);
+  const std::string why =
+      "test.yaml: provider.component_user: must be a user id from 1 to 4294967294";
+  CHECK(Err("provider: {component_user: 0}") == why);  // root
+  CHECK(Err("provider: {component_user: -5}") == why);
+  CHECK(Err("provider: {component_user: nobody}") == why);
+  CHECK(Err("provider: {component_user: 4294967295}") == why);
+  CHECK(Err("provider: {component_user: [1]}") == why);
 }

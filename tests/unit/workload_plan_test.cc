@@ -676,7 +676,9 @@ TEST_CASE("plan: a workload whose node is deleted or long not Ready ends with No
 TEST_CASE("BuildPod: the node selector and a GPU model place the Pod") {
   Fixture f;
   f.w.spec.gpu_model = "A100";
-  json pod = BuildPod(f.w, f.provider, "img", "p", "", {{"pool", "gpu"}});
+  PodPolicy policy;
+  policy.node_selector = {{"pool", "gpu"}};
+  json pod = BuildPod(f.w, f.provider, "img", "p", "", policy);
   CHECK(pod["spec"]["nodeSelector"] == json{{"pool", "gpu"}});
   const json& term = pod["spec"]["affinity"]["nodeAffinity"]
                         ["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0];
@@ -686,6 +688,24 @@ TEST_CASE("BuildPod: the node selector and a GPU model place the Pod") {
   json plain = BuildPod(f.w, f.provider, "img", "p");
   CHECK(!plain["spec"].contains("nodeSelector"));
   CHECK(!plain["spec"].contains("affinity"));
+}
+
+TEST_CASE("BuildPod: a component gets no API token, no privileges, and a non-root user if set") {
+  Fixture f;
+  json pod = BuildPod(f.w, f.provider, "img", "p");
+  CHECK(pod["spec"]["automountServiceAccountToken"] == false);
+  CHECK(pod["spec"]["securityContext"] ==
+        json{{"seccompProfile", {{"type", "RuntimeDefault"}}}});  // the image's user stays
+  CHECK(pod["spec"]["containers"][0]["securityContext"] ==
+        json{{"allowPrivilegeEscalation", false}, {"capabilities", {{"drop", {"ALL"}}}}});
+  PodPolicy policy;
+  policy.run_as_user = 65534;
+  json confined = BuildPod(f.w, f.provider, "img", "p", "", policy);
+  CHECK(confined["spec"]["securityContext"] ==
+        json{{"seccompProfile", {{"type", "RuntimeDefault"}}},
+             {"runAsNonRoot", true},
+             {"runAsUser", 65534},
+             {"runAsGroup", 65534}});
 }
 
 TEST_CASE("ObservePod reads the scheduler's Unschedulable verdict") {

@@ -109,9 +109,12 @@ class OnlyRealNode {
 };
 
 // A provider whose python image is the test image, giving up unpullable images after 5 s.
-std::unique_ptr<Provider> RealNodeProvider(const std::string& ns, int64_t cpu) {
-  return std::make_unique<Provider>(
-      ns, cpu, "provider: {languages: {python: " + kTestImage + "}, image_pull_timeout: 5s}\n");
+// `provider_keys`: more of the provider section, each key preceded by ", ".
+std::unique_ptr<Provider> RealNodeProvider(const std::string& ns, int64_t cpu,
+                                           const std::string& provider_keys = "") {
+  return std::make_unique<Provider>(ns, cpu,
+                                    "provider: {languages: {python: " + kTestImage +
+                                        "}, image_pull_timeout: 5s" + provider_keys + "}\n");
 }
 
 // What each test starts from: a namespace, only the real node schedulable, a provider.
@@ -262,6 +265,48 @@ TEST_CASE_METHOD(
   CHECK(Undeploy(*p->current, "comp.cgroup") == "");
   CHECK(Eventually([&] { return Used(*p->current) == 0; }));  // once its cache has it
   CHECK(Eventually([&] { return PodCgroup("cpu", uid).empty(); }, std::chrono::seconds(60)));
+  RequireLedgerExact(*c, ns);
+}
+
+// A line of /proc/PID/status ("Uid:\t65534\t..." -> "65534\t..."), "" if absent.
+std::string StatusField(const std::string& pid, const std::string& field) {
+  std::ifstream in("/proc/" + pid + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(field + ":", 0) == 0) {
+      auto value = line.find_first_not_of(" \t", field.size() + 1);
+      return value == std::string::npos ? "" : line.substr(value);
+    }
+  }
+  return "";
+}
+
+TEST_CASE("real node: a component runs with no API token, no privileges, as the configured user") {
+  auto c = AdminClient();
+  TestNamespace ns(*c, "real");
+  OnlyRealNode real(*c, ns);
+  auto p = RealNodeProvider(ns, 4000, ", component_user: 65534");
+  REQUIRE(Deploy(*p->current, Component("comp.confined", 200, 32 << 20)) == "");
+  json pod = PodOf(*c, ns, "comp.confined");
+  std::string container = pod["status"]["containerStatuses"][0]["containerID"];
+  container = container.substr(container.find("://") + 3);
+  std::string uid = pod["metadata"]["uid"];
+  std::string cgroup = PodCgroup("cpu", uid);
+  REQUIRE_FALSE(cgroup.empty());
+  // The container's first process, as the kernel sees it.
+  std::string pid = Capture("head -1 " + cgroup + "/" + container + "/cgroup.procs");
+  INFO("container " << container << ", process " << pid);
+  REQUIRE_FALSE(pid.empty());
+  CHECK(StatusField(pid, "Uid") == "65534\t65534\t65534\t65534");
+  CHECK(StatusField(pid, "Gid") == "65534\t65534\t65534\t65534");
+  CHECK(StatusField(pid, "CapEff") == "0000000000000000");
+  CHECK(StatusField(pid, "CapBnd") == "0000000000000000");
+  CHECK(StatusField(pid, "NoNewPrivs") == "1");
+  CHECK(StatusField(pid, "Seccomp") == "2");  // a filter: the runtime's default profile
+  // No ServiceAccount token anywhere a client library would look for one.
+  CHECK(Capture("ls /proc/" + pid + "/root/var/run/secrets/kubernetes.io 2>/dev/null || true")
+            .empty());
+  CHECK(Undeploy(*p->current, "comp.confined") == "");
+  CHECK(Eventually([&] { return Used(*p->current) == 0; }));
   RequireLedgerExact(*c, ns);
 }
 
