@@ -18,7 +18,7 @@ packages=(
 )
 cluster_packages=(
   # local cluster and integration tests
-  openssl curl ca-certificates iproute2 procps util-linux git
+  openssl curl ca-certificates iproute2 procps util-linux git jq
   # the real node (local-cluster.sh up --node=real): runtime, CNI, test image, pause
   containerd runc containernetworking-plugins busybox-static gcc libc6-dev
 )

@@ -84,6 +84,26 @@ expect_eq "clusterWide: a ClusterRole (and the node view's and the kubelet summa
 expect_eq "two replicas: a PodDisruptionBudget" "$(grep -c '^kind: PodDisruptionBudget$' "$work/custom.yaml")" 1
 expect_eq "two replicas: leader election" "$(grep -c 'enabled: true' "$work/custom.yaml")" 1
 expect_eq "the image from values" "$(grep -c 'image: "registry.example/iarnet:9.9.9"' "$work/custom.yaml")" 1
+# Observability: off by default; a ServiceMonitor and a Grafana dashboard when asked.
+expect_eq "default: no ServiceMonitor" "$(grep -c '^kind: ServiceMonitor$' "$work/default.yaml")" 0
+expect_eq "default: no dashboard" "$(grep -c 'grafana_dashboard' "$work/default.yaml")" 0
+helm template iarnet "$chart" -n "$ns" --set metrics.serviceMonitor.enabled=true \
+  --set metrics.serviceMonitor.labels.release=kps >"$work/monitor.yaml"
+expect_eq "a ServiceMonitor on request" "$(grep -c '^kind: ServiceMonitor$' "$work/monitor.yaml")" 1
+expect_eq "the ServiceMonitor scrapes the http port's /metrics" \
+  "$(grep -A3 -- '- port: http' "$work/monitor.yaml" | grep -c 'path: /metrics')" 1
+expect_eq "the ServiceMonitor carries the labels asked for" "$(grep -c 'release: kps' "$work/monitor.yaml")" 1
+helm template iarnet "$chart" -n "$ns" --set metrics.grafanaDashboard.enabled=true >"$work/dash.yaml"
+kubectl apply --dry-run=server -n "$ns" -f "$work/dash.yaml" >/dev/null 2>&1 \
+  && pass "the dashboard render passes a server-side dry run" || fail "dashboard render: dry run"
+dashboard="$work/dashboard.json"
+sed -n '/iarnet-k8s-provider.json: |-/,$p' "$work/dash.yaml" | sed '1d; /^---/,$d; s/^    //' >"$dashboard"
+jq -e '.panels | length > 0' "$dashboard" >/dev/null && pass "the dashboard ConfigMap holds the dashboard's JSON" \
+  || fail "the dashboard ConfigMap does not hold valid dashboard JSON"
+for want in iarnet_ledger_used iarnet_deploys_total controller_runtime_reconcile_total workqueue_depth; do
+  grep -q "$want" "$dashboard" && pass "the dashboard shows $want" || fail "the dashboard lacks $want"
+done
+
 for want in 'readOnlyRootFilesystem: true' 'runAsNonRoot: true' 'drop: \[ALL\]' 'path: /healthz' 'path: /readyz'; do
   grep -q "$want" "$work/default.yaml" && pass "the Deployment has $want" || fail "the Deployment lacks $want"
 done
@@ -96,8 +116,9 @@ expect_eq "the chart's IarnetProvider" "$(k get iarnetproviders iarnet-provider 
 sa=iarnet-iarnet-k8s-provider
 "$IARNET_SOURCE_DIR/hack/sa-kubeconfig.sh" "$ns" "$sa" "$work/sa.kubeconfig"
 port=$(shuf -i 40000-49999 -n 1)
+http_port=$((port + 10000))
 cat >"$work/config.yaml" <<YAML
-server: {port: $port, http_port: 0}
+server: {port: $port, http_port: $http_port}
 kubernetes: {namespace: $ns}
 resource: {cpu: 1000, memory: 1Gi}
 YAML
@@ -113,6 +134,28 @@ cli deploy comp.one --language python --cpu 500 --memory 1Mi --provider-id provi
   && pass "Deploy comp.one" || fail "Deploy comp.one"
 cli deploy comp.two --language python --cpu 500 --memory 1Mi --provider-id provider.helm >/dev/null \
   && pass "Deploy comp.two" || fail "Deploy comp.two"
+
+# Every metric the dashboard's queries name is one /metrics exposes (a histogram as its
+# _bucket, _sum and _count series), and every query names at least one.
+curl -sf "http://127.0.0.1:$http_port/metrics" >"$work/metrics.txt" || fail "GET /metrics"
+exposed=$(awk '$1 == "#" && $2 == "TYPE" {
+  print $3; if ($4 == "histogram") { print $3 "_bucket"; print $3 "_sum"; print $3 "_count" } }' \
+  "$work/metrics.txt" | sort -u)
+queries=$(jq -r '[.panels[].targets[].expr, (.templating.list[] | .query | strings)] | .[]' "$dashboard")
+bad=0
+[ -n "$queries" ] || { fail "the dashboard has no queries"; bad=1; }
+while IFS= read -r q; do
+  [ -n "$q" ] || continue
+  [ "$q" = prometheus ] && continue  # the data source variable's type, not a query
+  names=$(printf '%s\n' "$q" | grep -oE '[a-zA-Z_:][a-zA-Z0-9_:]*\{|label_values\([a-zA-Z_:][a-zA-Z0-9_:]*' \
+    | sed 's/{$//; s/^label_values(//' | sort -u)
+  [ -n "$names" ] || { fail "a dashboard query names no metric: $q"; bad=1; }
+  for n in $names; do
+    grep -qx "$n" <<<"$exposed" ||
+      { fail "the dashboard queries $n, which /metrics does not expose: $q"; bad=1; }
+  done
+done <<<"$queries"
+[ $bad = 0 ] && pass "every dashboard query names only metrics /metrics exposes"
 
 # RBAC: what the ServiceAccount must not do.
 as="--as=system:serviceaccount:$ns:$sa"
