@@ -36,8 +36,9 @@ struct Provider {
 // A Deploy as the control plane sends it: python, `cpu` millicores, 64 MiB, the usual env.
 pb::DeployRequest DeployOf(const std::string& id, int64_t cpu, const std::string& provider_id = "");
 
-// Each returns the response's error string ("" on success). Deploy waits up to 3 minutes:
-// the control plane gives it no short deadline.
+// Each returns the response's error string ("" on success). Deploy waits up to 3 minutes
+// (the control plane gives it no short deadline), may be called from many threads, and
+// returns a failed call as an error string too.
 std::string Deploy(iarnet::ProviderClient& c, const pb::DeployRequest& r);
 std::string Undeploy(iarnet::ProviderClient& c, const std::string& id, const std::string& pid = "");
 pb::ConnectResponse Connect(iarnet::ProviderClient& c, const std::string& id);

@@ -182,7 +182,14 @@ struct OneNode {
   std::string node = pool.Add("a", "4", "8Gi");
   Provider provider{ns, 0, pool.Config(), "", "cpu: 8000, memory: 64Gi, gpu: 0"};
   OneNode() {
-    REQUIRE(Eventually([&] { return CpuTotal(provider) == 4000; }));
+    // Generous: right after a test restarted the API server, the provider's first lists
+    // and KWOK's heartbeats can take a while on a loaded machine.
+    bool whole = Eventually([&] { return CpuTotal(provider) == 4000; }, std::chrono::seconds(120));
+    INFO("the provider's view: " << client->Get(kProviders, ns, "iarnet-provider")
+                                        .value("status", json::object())
+                                        .value("cluster", json::object())
+                                        .dump());
+    REQUIRE(whole);
   }
 };
 
