@@ -96,6 +96,13 @@ std::optional<int> ProviderProcess::SignalAndWait(int signal, std::chrono::milli
   return status;
 }
 
+bool ProviderProcess::ReapIfExited() {
+  int status = 0;
+  if (pid_ <= 0 || waitpid(pid_, &status, WNOHANG) != pid_) return false;
+  pid_ = -1;
+  return true;
+}
+
 std::string ProviderProcess::Log() const {
   std::ifstream in(log_path_);
   std::stringstream s;

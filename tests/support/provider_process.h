@@ -27,6 +27,9 @@ class ProviderProcess {
   // Sends `signal` and waits at most `timeout` for the process to end: its wait status,
   // or nullopt when it is still running then (it is SIGKILLed and reaped).
   std::optional<int> SignalAndWait(int signal, std::chrono::milliseconds timeout);
+  // Reaps the process if it has ended on its own (a replica that lost its lease exits):
+  // true then, and running() turns false. Never blocks.
+  bool ReapIfExited();
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
   // Waits until the log contains `text` (after the current start), or the time passes.

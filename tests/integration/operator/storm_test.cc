@@ -7,6 +7,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <functional>
 #include <random>
 #include <set>
 #include <thread>
@@ -82,10 +83,14 @@ std::string Describe(const std::vector<std::string>& violations) {
 
 // Each look lists every workload and Pod: once a second, so that the test's own reads
 // do not become a load on the API server the provider then has to work against.
-void RequireSettled(kube::Client& c, const std::string& ns, const std::vector<std::string>& gone) {
+// `each_look` runs before every look (the replicas' supervisor).
+void RequireSettled(
+    kube::Client& c, const std::string& ns, const std::vector<std::string>& gone,
+    const std::function<void()>& each_look = [] {}) {
   std::vector<std::string> last;
   bool settled = Eventually(
       [&] {
+        each_look();
         last = Violations(c, ns, kCapacity, gone);
         return last.empty();
       },
@@ -110,6 +115,7 @@ bool EndsWithPid(const std::string& identity, pid_t pid) {
 }
 
 // Two replicas with leader election, started, one of them leading (`first`).
+// Single-threaded: only the test's main thread touches them.
 struct TwoReplicas {
   ProviderProcess a, b;
   ProviderProcess* first = nullptr;
@@ -126,19 +132,41 @@ struct TwoReplicas {
     first = EndsWithPid(leader, a.pid()) ? &a : &b;
     second = first == &a ? &b : &a;
   }
+  // What the Deployment's restart policy does: a replica that exited (a leader that
+  // could not renew in time on a loaded API server steps down and exits) starts again.
+  void Supervise() {
+    for (ProviderProcess* p : {&a, &b}) {
+      if (p->ReapIfExited()) ++restarts;
+      if (!p->running()) p->Start();
+    }
+  }
+  bool Leads(const std::string& holder) const {
+    return (a.running() && EndsWithPid(holder, a.pid())) ||
+           (b.running() && EndsWithPid(holder, b.pid()));
+  }
+  int restarts = 0;
 };
 
 // After a failover storm: every workload in, settled, exactly the capacity admitted and
-// the rest rejected, and `leader` holding the Lease.
+// the rest rejected, and a live replica holding the Lease. Which one is not fixed: on a
+// loaded machine the new leader may itself miss a renewal and hand over again, which is
+// leader election working.
 void RequireFailoverOutcome(kube::Client& c, const std::string& ns, int created,
-                            const ProviderProcess& leader) {
+                            TwoReplicas& replicas) {
   REQUIRE(created == kWorkloadCount);
-  RequireSettled(c, ns, {});
+  RequireSettled(c, ns, {}, [&] { replicas.Supervise(); });
   Census k = Count(c, ns);
   CHECK(k.admitted == 300);
   CHECK(k.rejected == 200);
   CHECK(k.charged.cpu == kCapacity.cpu);
-  CHECK(EndsWithPid(LeaseHolder(c, ns), leader.pid()));
+  std::string holder;
+  bool led = Eventually([&] {
+    replicas.Supervise();
+    holder = LeaseHolder(c, ns);
+    return replicas.Leads(holder);
+  });
+  INFO("lease holder " << holder << "; replicas restarted after exiting: " << replicas.restarts);
+  CHECK(led);
 }
 
 }  // namespace
@@ -223,9 +251,10 @@ TEST_CASE("storm: two replicas and the leader killed, or frozen past its lease, 
     auto status = first.SignalAndWait(SIGCONT, std::chrono::seconds(30));
     CHECK(status.has_value());  // CHECK: the storm thread is still to be joined
     CHECK((status && WIFEXITED(*status) && WEXITSTATUS(*status) == 1));
+    first.Start();  // restarted, as its Deployment would
   }
   storm.join();
-  RequireFailoverOutcome(*c, ns, created, second);
+  RequireFailoverOutcome(*c, ns, created, replicas);
   first.Kill(SIGTERM);
   second.Kill(SIGTERM);
 }
