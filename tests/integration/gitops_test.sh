@@ -10,7 +10,7 @@ cleanup() {
   [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
   [ "$failures" != 0 ] && tail -30 "$work/provider.log" >&2
   rm -rf "$work"
-  kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+  drop_test_namespace
 }
 trap cleanup EXIT
 k() { kubectl -n "$ns" "$@"; }

@@ -35,7 +35,7 @@ eventually() {
 make_test_namespace() {
   ns="it-$(basename "$0" .sh | tr '_' '-')-$$"
   kubectl create namespace "$ns" >/dev/null
-  trap "kubectl delete namespace '$ns' --wait=false >/dev/null 2>&1 || true" EXIT
+  trap drop_test_namespace EXIT
   # Pods need the namespace's default ServiceAccount, which kube-controller-manager adds
   # shortly after (later still if it is reconnecting after an API server restart).
   local i
@@ -45,6 +45,15 @@ make_test_namespace() {
   done
   log "namespace $ns has no default service account after 60 s"
   return 1
+}
+
+# Deletes the test's namespace. Its providers are gone, so the release finalizer of its
+# workloads is dropped too; otherwise the namespace stays Terminating for good.
+drop_test_namespace() {
+  kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+  kubectl -n "$ns" get iarnetworkloads -o name 2>/dev/null | while read -r w; do
+    kubectl -n "$ns" patch "$w" --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1 || true
+  done
 }
 
 finish() {
