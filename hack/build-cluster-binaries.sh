@@ -81,3 +81,7 @@ build_module helm helm.sh/helm/v3 "$HELM_VERSION" "$HELM_BIN" \
 build_module metrics-server sigs.k8s.io/metrics-server "$METRICS_SERVER_VERSION" "$METRICS_SERVER_BIN" \
   "-s -w -X k8s.io/client-go/pkg/version.gitVersion=$METRICS_SERVER_VERSION" \
   metrics-server=sigs.k8s.io/metrics-server/cmd/metrics-server
+# grpcurl, to call the provider by reflection from the shell (tests, README examples).
+build_module grpcurl github.com/fullstorydev/grpcurl "$GRPCURL_VERSION" "$GRPCURL_BIN" \
+  "-s -w -X main.version=$GRPCURL_VERSION" \
+  grpcurl=github.com/fullstorydev/grpcurl/cmd/grpcurl

@@ -43,4 +43,4 @@ fi
 
 # The cluster binaries are built from Go modules (hack/build-cluster-binaries.sh) and
 # Kubernetes v1.34 needs Go >= 1.24, newer than Debian 12's golang-go.
-[ $cluster = 0 ] || "$here/lib/check-go.sh"
+[ $cluster = 0 ] || "$here/lib/go-toolchain.sh"

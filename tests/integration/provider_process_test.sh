@@ -31,13 +31,24 @@ cleanup() {
     tail -50 "$work/provider.log" >&2
   fi
   rm -rf "$work"
-  kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+  drop_test_namespace
 }
 trap cleanup EXIT
 
 start_provider
 expect_eq "the IarnetProvider is created from the config" \
   "$(k get iarnetproviders iarnet-provider -o jsonpath='{.spec.capacity.cpu}')" 1000
+
+# Server reflection, as grpcurl (built from the Go module proxy) uses it: both service
+# names are listed, and a call needs no .proto files.
+expect_eq "grpcurl lists both provider services" \
+  "$(grpcurl -plaintext "127.0.0.1:$port" list | grep -x 'resource.provider.Service\|provider.Service' | sort | tr '\n' ' ')" \
+  "provider.Service resource.provider.Service "
+capacity() { grpcurl -plaintext -d '{}' "127.0.0.1:$port" "$1/GetCapacity" | jq -r "$2"; }
+eventually 30 "grpcurl calls GetCapacity: the configured total" \
+  bash -c "[ \"\$(grpcurl -plaintext -d '{}' 127.0.0.1:$port resource.provider.Service/GetCapacity | jq -r .capacity.total.cpu)\" = 1000 ]"
+expect_eq "the same through the older service name" \
+  "$(capacity provider.Service '.capacity.total.cpu, .capacity.available.memory' | tr '\n' ' ')" "1000 1073741824 "
 
 k apply -f "$manifest" >/dev/null
 eventually 30 "the workload applied with kubectl runs" \
