@@ -1,5 +1,5 @@
 # The README's two commands, and a few helpers. The work is in hack/ and CMake.
-.PHONY: run test unit build build-test deps cluster-up cluster-down format bench clean
+.PHONY: run test unit build build-test image deps cluster-up cluster-down format bench clean
 
 BUILD_DIR ?= build
 TEST_BUILD_DIR ?= build-test
@@ -23,6 +23,11 @@ unit:
 
 deps:
 	hack/install-deps.sh
+
+# The provider's container image from the Dockerfile (buildah, no Docker engine); prints
+# the oci-archive, which `hack/local-cluster.sh load-image` or a registry tool takes.
+image: deps
+	hack/build-image.sh
 
 build:
 	hack/build.sh "$(BUILD_DIR)" -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 packages=(
   # build
-  cmake make ninja-build g++ pkg-config
+  cmake make ninja-build g++ pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   nlohmann-json3-dev libyaml-cpp-dev
   libboost-system-dev libboost-program-options-dev libssl-dev
@@ -20,7 +20,9 @@ cluster_packages=(
   # local cluster and integration tests
   openssl curl ca-certificates iproute2 procps util-linux git jq
   # the real node (local-cluster.sh up --node=real): runtime, CNI, test image, pause
-  containerd runc containernetworking-plugins busybox-static gcc libc6-dev
+  containerd runc containernetworking-plugins busybox-static gcc libc6-dev iptables
+  # the provider's image (hack/build-image.sh): buildah on a debootstrapped Debian base
+  buildah debootstrap debian-archive-keyring
 )
 cluster=1
 case "${1:-}" in

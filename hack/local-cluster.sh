@@ -17,6 +17,9 @@
 #                                  sockets but answers nothing (tests stall the API server)
 #   hack/local-cluster.sh metrics-api off|on
 #                                  remove or restore the metrics.k8s.io APIService (real node)
+#   hack/local-cluster.sh load-image TAR [NAME]
+#                                  import an image archive (hack/build-image.sh) into the
+#                                  real node, also as NAME if given; prints its name
 #
 # State lives in $IARNET_CLUSTER_DIR (default $IARNET_CACHE/cluster), never in the repo.
 # Node capacity: IARNET_NODE_COUNT, IARNET_NODE_CPU, IARNET_NODE_MEMORY, IARNET_NODE_GPU,
@@ -40,6 +43,9 @@ run=$dir/run
 logs=$dir/logs
 server=https://127.0.0.1:$IARNET_APISERVER_PORT
 components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+# Services get addresses from this range; the first is the `kubernetes` Service's.
+service_range=10.96.0.0/16
+service_ip=10.96.0.1
 : "${IARNET_REAL_NODE:=0}"
 
 log() { printf '[local-cluster] %s\n' "$*" >&2; }
@@ -141,7 +147,7 @@ make_pki() {
   new_ca ca iarnet-local-ca
   new_ca front-proxy-ca iarnet-local-front-proxy-ca
   new_cert apiserver ca "/CN=kube-apiserver" \
-    "IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+    "IP:127.0.0.1,IP:$service_ip,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   new_cert apiserver-kubelet-client ca "/O=system:masters/CN=kube-apiserver-kubelet-client"
   new_cert front-proxy-client front-proxy-ca "/CN=front-proxy-client"
   new_cert admin ca "/O=system:masters/CN=iarnet-admin"
@@ -185,7 +191,7 @@ start_apiserver() {
     --authorization-mode=Node,RBAC \
     --enable-admission-plugins=NodeRestriction \
     --allow-privileged=true \
-    --service-cluster-ip-range=10.96.0.0/16 \
+    --service-cluster-ip-range=$service_range \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$pki/sa.pub" \
     --service-account-signing-key-file="$pki/sa.key" \
@@ -378,7 +384,7 @@ cmd_status() {
 cmd_env() {
   echo "export KUBECONFIG=$dir/admin.kubeconfig"
   echo "export IARNET_CLUSTER_DIR=$dir IARNET_ETCD_PORT=$IARNET_ETCD_PORT IARNET_APISERVER_PORT=$IARNET_APISERVER_PORT"
-  echo "export PATH=$KUBE_BIN:$HELM_BIN:\$PATH"
+  echo "export PATH=$KUBE_BIN:$HELM_BIN:$GRPCURL_BIN:\$PATH"
 }
 
 # shellcheck source=lib/real-node.sh
@@ -400,5 +406,6 @@ case "${1:-}" in
   start) cmd_start "${2:-}" ;;
   pause | resume) cmd_signal "$1" "${2:-}" ;;
   metrics-api) cmd_metrics_api "${2:-}" ;;
-  *) echo "usage: $0 up [--node=real]|down|status|env|stop NAME|start NAME|metrics-api off|on" >&2; exit 2 ;;
+  load-image) cmd_load_image "${2:-}" "${3:-}" ;;
+  *) echo "usage: $0 up [--node=real]|down|status|env|stop NAME|start NAME|metrics-api off|on|load-image TAR [NAME]" >&2; exit 2 ;;
 esac

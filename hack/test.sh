@@ -20,6 +20,12 @@ t=$SECONDS
 "$here/build.sh" "$build_dir" -DCMAKE_BUILD_TYPE=Debug -DIARNET_SANITIZE=ON -DIARNET_BUILD_TESTS=ON
 phase "build (sanitizers)" $((SECONDS - t))
 
+# The provider's image from the Dockerfile, for the chart's in-cluster tests.
+t=$SECONDS
+IARNET_PROVIDER_IMAGE_TAR=$("$here/build-image.sh")
+export IARNET_PROVIDER_IMAGE_TAR
+phase "image (buildah)" $((SECONDS - t))
+
 t=$SECONDS
 "$here/local-cluster.sh" down
 trap '"$here/local-cluster.sh" down' EXIT

@@ -14,7 +14,16 @@
 #   - containerd's state and socket in $ctr_state (its root, with the images, in $dir),
 #     and shim sockets in /run/containerd/s;
 #   - the kubelet's /var/lib/kubelet, /var/log/pods, /var/log/containers and its kubepods
-#     cgroups, and the sysctls it sets (saved at `up`, restored at `down`).
+#     cgroups, and the sysctls it and the CNI bridge set (ip_forward among them: saved at
+#     `up`, restored at `down`);
+#   - the route from Pods to the API server: a Pod's in-cluster config dials the
+#     `kubernetes` Service, $service_ip:443, and with no kube-proxy nothing answers there,
+#     so traffic to it arriving on $real_bridge is DNATed to 127.0.0.1:<API server port>
+#     (chain IARNET-APISERVER in the nat table), which needs route_localnet on the bridge;
+#     the API server's certificate holds $service_ip. The bridge is made before the first
+#     Pod so that the sysctl can be set;
+#   - the iptables chains the kubelet adds (KUBE-FIREWALL, KUBE-KUBELET-CANARY, ...): every
+#     chain that was not there at `up` is removed at `down`, with the rules jumping to it.
 #
 # Where a test finds a container's cgroup (v1, cgroupfs driver), for Pod UID U and
 # container ID C (containerStatuses[].containerID without "containerd://"):
@@ -37,7 +46,9 @@ real_components=(containerd kubelet metrics-server)
 real_owner=/run/iarnet-real-node.owner
 # The sysctls that the kubelet sets (protectKernelDefaults: false) and `down` restores.
 real_sysctls=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops
-  kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
+  kernel.keys.root_maxkeys kernel.keys.root_maxbytes net.ipv4.ip_forward)
+# The iptables families whose chains `down` restores (snapshots taken at the first `up`).
+real_iptables=(iptables ip6tables)
 
 # Our containerd's ctr; with no containerd behind the socket it gives up after 2 s, not 10.
 ctr() { command ctr --address "$ctr_socket" --namespace k8s.io --connect-timeout 2s "$@"; }
@@ -55,7 +66,7 @@ fill() {
 real_host_up() {
   [ "$(id -u)" = 0 ] || die "--node=real needs root (network interfaces, mounts, cgroups)"
   local tool
-  for tool in containerd ctr runc /usr/lib/cni/bridge /bin/busybox gcc; do
+  for tool in containerd ctr runc /usr/lib/cni/bridge /bin/busybox gcc iptables; do
     command -v "$tool" >/dev/null || die "--node=real needs $tool: run hack/install-deps.sh"
   done
   if [ -f "$real_owner" ] && [ "$(cat "$real_owner")" != "$dir" ] && [ -d "$(cat "$real_owner")/real-node" ]; then
@@ -70,11 +81,61 @@ real_host_up() {
     done >"$real_dir/sysctls.orig.tmp"
     mv "$real_dir/sysctls.orig.tmp" "$real_dir/sysctls.orig"
   fi
+  local fam
+  for fam in "${real_iptables[@]}"; do
+    command -v "$fam-save" >/dev/null || continue
+    [ -f "$real_dir/$fam.orig" ] && continue
+    "$fam-save" >"$real_dir/$fam.orig.tmp"
+    mv "$real_dir/$fam.orig.tmp" "$real_dir/$fam.orig"
+  done
   if ! ip link show "$real_iface" >/dev/null 2>&1; then
     ip link add "$real_iface" type dummy 2>/dev/null || ip link add "$real_iface" type bridge
   fi
   ip addr replace "$IARNET_REAL_NODE_IP/32" dev "$real_iface"
   ip link set "$real_iface" up
+  apiserver_route_up
+}
+
+# Pods reach the API server at the `kubernetes` Service's address (see the top).
+apiserver_route_up() {
+  ip link show "$real_bridge" >/dev/null 2>&1 || ip link add "$real_bridge" type bridge
+  ip link set "$real_bridge" up
+  sysctl -qw "net.ipv4.conf.$real_bridge.route_localnet=1"
+  iptables -t nat -N IARNET-APISERVER 2>/dev/null || iptables -t nat -F IARNET-APISERVER
+  iptables -t nat -A IARNET-APISERVER -d "$service_ip/32" -p tcp --dport 443 \
+    -j DNAT --to-destination "127.0.0.1:$IARNET_APISERVER_PORT"
+  iptables -t nat -C PREROUTING -i "$real_bridge" -j IARNET-APISERVER 2>/dev/null ||
+    iptables -t nat -A PREROUTING -i "$real_bridge" -j IARNET-APISERVER
+}
+
+# Sorted chain names of TABLE in an iptables-save dump on stdin.
+iptables_chains() {
+  awk -v t="*$1" '/^\*/ { cur = ($1 == t) } cur && /^:/ { print substr($1, 2) }' | sort
+}
+
+# Removes every chain that was not in the snapshot of `up` (the kubelet's, ours), after
+# the rules of older chains that jump to them.
+iptables_down() {
+  local fam table chain line new
+  for fam in "${real_iptables[@]}"; do
+    [ -f "$real_dir/$fam.orig" ] && command -v "$fam-save" >/dev/null || continue
+    for table in filter nat mangle; do
+      new=$(comm -13 <(iptables_chains $table <"$real_dir/$fam.orig") \
+        <("$fam-save" -t $table 2>/dev/null | iptables_chains $table))
+      [ -n "$new" ] || continue
+      for chain in $new; do "$fam" -t $table -F "$chain" 2>/dev/null || true; done
+      for chain in $new; do
+        "$fam" -t $table -S 2>/dev/null |
+          awk -v c="$chain" '$1 == "-A" { for (i = 3; i < NF; i++) if ($i == "-j" && $(i + 1) == c) { print; next } }' |
+          while read -r line; do
+            eval "$fam -t $table ${line/#-A/-D}" 2>/dev/null || log "down: cannot delete $fam -t $table $line"
+          done
+      done
+      for chain in $new; do
+        "$fam" -t $table -X "$chain" 2>/dev/null || log "down: cannot remove $fam chain $table/$chain"
+      done
+    done
+  done
 }
 
 # --- components ---------------------------------------------------------------------
@@ -263,8 +324,27 @@ real_node_down() {
     local kv
     while read -r kv; do sysctl -qw "$kv" || log "down: cannot restore $kv"; done <"$real_dir/sysctls.orig"
   fi
+  iptables_down
   [ -z "$mounts_left" ] || die "down: still mounted, nothing removed: $mounts_left"
   rm -f "$real_owner"
 }
 
 real_node_status() { print_status "${real_components[@]}"; }
+
+# `load-image TAR [NAME]`: imports an OCI archive (hack/build-image.sh's) into the real
+# node's containerd under the name it carries, and also as NAME when given (a new tag of
+# the same image); prints the name the image can be used by.
+cmd_load_image() {
+  local tar=${1:?usage: $0 load-image TAR [NAME]} name=${2:-}
+  [ -f "$tar" ] || die "load-image: no such file: $tar"
+  running containerd || die "load-image: the real node is not up (up --node=real)"
+  local out ref
+  out=$(ctr images import "$tar") || die "load-image: ctr could not import $tar"
+  ref=$(echo "$out" | sed -n 's/^unpacking \(.*\) (sha256:.*/\1/p' | head -1)
+  [ -n "$ref" ] || die "load-image: $tar carries no image name"
+  if [ -n "$name" ]; then
+    ctr images tag --force "$ref" "$name" >/dev/null || die "load-image: cannot tag $ref as $name"
+    ref=$name
+  fi
+  echo "$ref"
+}

@@ -16,7 +16,7 @@ cleanup() {
   [ "$failures" != 0 ] && [ -f "$work/provider.log" ] && tail -30 "$work/provider.log" >&2
   helm uninstall iarnet -n "$ns" >/dev/null 2>&1 || true
   rm -rf "$work"
-  kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+  drop_test_namespace
 }
 trap cleanup EXIT
 
@@ -75,14 +75,15 @@ helm template iarnet "$chart" -n "$ns" --set provider.componentUser=65534 >"$wor
 expect_eq "componentUser reaches the config" "$(grep -c 'component_user: 65534$' "$work/user.yaml")" 1
 helm template iarnet "$chart" -n "$ns" --set provider.componentUser=0 >/dev/null 2>&1 \
   && fail "componentUser 0 (root) renders" || pass "componentUser 0 (root) is refused by the schema"
-expect_eq "default: no leader election" "$(grep -c 'enabled: false' "$work/default.yaml")" 1
+expect_eq "default (one replica): leader election all the same, for rolling updates" \
+  "$(grep -A1 'leader_election:' "$work/default.yaml" | grep -c 'enabled: true')" 1
 helm template iarnet "$chart" -n "$ns" -f "$work/values.yaml" >"$work/custom.yaml"
 kubectl apply --dry-run=server -n "$ns" -f "$work/custom.yaml" >/dev/null 2>&1 \
   && pass "non-default render passes a server-side dry run" || fail "non-default render: dry run"
 expect_eq "clusterWide: a ClusterRole (and the node view's and the kubelet summary's)" \
   "$(grep -c '^kind: ClusterRole$' "$work/custom.yaml")" 3
 expect_eq "two replicas: a PodDisruptionBudget" "$(grep -c '^kind: PodDisruptionBudget$' "$work/custom.yaml")" 1
-expect_eq "two replicas: leader election" "$(grep -c 'enabled: true' "$work/custom.yaml")" 1
+expect_eq "two replicas: leader election" "$(grep -A1 'leader_election:' "$work/custom.yaml" | grep -c 'enabled: true')" 1
 expect_eq "the image from values" "$(grep -c 'image: "registry.example/iarnet:9.9.9"' "$work/custom.yaml")" 1
 # Observability: off by default; a ServiceMonitor and a Grafana dashboard when asked.
 expect_eq "default: no ServiceMonitor" "$(grep -c '^kind: ServiceMonitor$' "$work/default.yaml")" 0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks that need no cluster: the copies of the CRDs agree with crds/, and the
-# Dockerfile builds with the same Debian packages as hack/install-deps.sh and runs as
-# a non-root user with both ports exposed.
+# Dockerfile builds with the same Debian packages as hack/install-deps.sh on any base
+# (BASE_IMAGE) with a compiler cache, and runs as a non-root user with both ports exposed.
 set -euo pipefail
 src=${IARNET_SOURCE_DIR:?}
 failures=0
@@ -32,4 +32,11 @@ grep -q '^EXPOSE 50052 8080' "$src/Dockerfile" || fail "the Dockerfile does not 
 grep -q '^ENTRYPOINT \["/usr/local/bin/iarnet-k8s-provider"\]' "$src/Dockerfile" || fail "no entrypoint"
 grep -q '"--config"' "$src/Dockerfile" || fail "the entrypoint gets no --config"
 [ -f "$src/.dockerignore" ] || fail "no .dockerignore"
+# hack/build-image.sh builds on a local Debian base: both stages must take it from BASE_IMAGE,
+# and the compile must go through the ccache cache mount.
+grep -q '^ARG BASE_IMAGE=debian:12-slim$' "$src/Dockerfile" || fail "no ARG BASE_IMAGE=debian:12-slim"
+[ "$(grep -c '^FROM ' "$src/Dockerfile")" = "$(grep -c '^FROM \${BASE_IMAGE}' "$src/Dockerfile")" ] ||
+  fail "a stage does not start FROM \${BASE_IMAGE}"
+grep -q 'RUN --mount=type=cache,target=/root/.cache/ccache' "$src/Dockerfile" &&
+  grep -q 'CMAKE_CXX_COMPILER_LAUNCHER=ccache' "$src/Dockerfile" || fail "the build does not use the ccache cache mount"
 [ $failures = 0 ] && echo "packaging: all checks passed"
