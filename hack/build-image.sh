@@ -3,15 +3,15 @@
 # no registry) and prints the path of its oci-archive, which `hack/local-cluster.sh
 # load-image` imports into the real node and any registry tool can push.
 #   hack/build-image.sh            (`make image`; `make test` runs it as a phase of its own)
-# The image is iarnet.local/iarnet-k8s-provider:$IARNET_IMAGE_TAG (default dev-<content key>):
-# an `iarnet.local/` name, because containerd would make a bare `iarnet/...` a Docker Hub one.
+# The image is iarnet.local/iarnet-k8s-provider:dev-<content key> (load-image NAME gives it
+# another name on the node): an `iarnet.local/` name, because containerd would make a bare `iarnet/...` a Docker Hub one.
 #
 # Two caches under $IARNET_CACHE/images, each keyed by content (buildah's own layer cache
 # goes by file mtimes, which a fresh clone changes):
 #   - the Debian 12 base: `debootstrap --variant=minbase bookworm` from the machine's own
 #     apt sources (read now, never written into the repository), as an OCI image; key:
-#     this script, hack/lib/oci.sh and those sources;
-#   - the provider image: key: the base's, the tag, and every file of the build context.
+#     build_base, hack/lib/oci.sh and those sources;
+#   - the provider image: key: the base's and every file of the build context.
 # Unchanged, the script only hashes. A changed source recompiles only what changed: the
 # Dockerfile's ccache cache mount lives in $IARNET_CACHE/buildah/tmp with buildah's storage.
 set -euo pipefail
@@ -92,12 +92,12 @@ context_key() {
 }
 
 t0=$SECONDS
-base_key=$(printf '%s\n%s\n' "$(cat "$0" "$here/lib/oci.sh" | sha256sum)" "$sources" | sha256sum | cut -d' ' -f1)
+base_key=$(printf '%s\n%s\n%s\n' "$(declare -f build_base)" "$(sha "$here/lib/oci.sh")" "$sources" | sha256sum | cut -d' ' -f1)
 base_ref=iarnet.local/debian:bookworm-${base_key:0:12}
 base_tar=$(cached iarnet.local/debian:bookworm "$base_key" build_base)
 
-key=$(printf '%s %s %s\n' "$base_key" "${IARNET_IMAGE_TAG:-}" "$(context_key)" | sha256sum | cut -d' ' -f1)
-ref=iarnet.local/iarnet-k8s-provider:${IARNET_IMAGE_TAG:-dev-${key:0:12}}
+key=$(printf '%s %s\n' "$base_key" "$(context_key)" | sha256sum | cut -d' ' -f1)
+ref=iarnet.local/iarnet-k8s-provider:dev-${key:0:12}
 out=$images/iarnet-k8s-provider-${key:0:16}.tar
 if [ -f "$out" ]; then
   log "$ref: cached ($((SECONDS - t0)) s)"

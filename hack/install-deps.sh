@@ -30,6 +30,8 @@ case "${1:-}" in
   --no-cluster) cluster=0 ;;
 esac
 [ $cluster = 1 ] && packages+=("${cluster_packages[@]}")
+# With no go at all, Debian's (1.19) is what fetches the pinned toolchain (below).
+[ $cluster = 0 ] || command -v go >/dev/null || packages+=(golang-go)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -5,7 +5,8 @@
 #     $GO_TOOLCHAIN is fetched once as the module golang.org/toolchain through the Go
 #     module proxy, checked against the checksum database like any module, and unpacked
 #     into $GO_TOOLCHAIN_DIR, which hack/lib/versions.sh then puts first on PATH.
-# Fetching needs a `go` to ask the proxy: Debian's golang-go is installed when there is none.
+# Fetching needs a `go` to ask the proxy: install-deps installs Debian's golang-go when
+# there is none.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/versions.sh"
@@ -18,13 +19,7 @@ if [ -x "$GO_TOOLCHAIN_DIR/bin/go" ]; then
   exit 0
 fi
 
-if ! command -v go >/dev/null; then
-  log "Go: none on PATH; installing Debian's golang-go to fetch $GO_TOOLCHAIN with"
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends golang-go ca-certificates
-fi
+command -v go >/dev/null || { log "error: no go to fetch $GO_TOOLCHAIN with (install-deps installs golang-go)"; exit 1; }
 
 module=golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.linux-amd64
 log "Go: $(go version | cut -d' ' -f3) is older than 1.$GO_MIN_MINOR; fetching $module"
@@ -35,7 +30,7 @@ modcache=$IARNET_CACHE/go/modcache
 mkdir -p "$modcache"
 moddir=$(cd /tmp && GOMODCACHE=$modcache GOFLAGS=-modcacherw GO111MODULE=on \
   go mod download -json "$module" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
-[ -x "$moddir/bin/go" ] || [ -f "$moddir/bin/go" ] || { log "error: no bin/go in $moddir"; exit 1; }
+[ -f "$moddir/bin/go" ] || { log "error: no bin/go in $moddir"; exit 1; }
 
 # A module zip keeps no file modes: the toolchain's programs get their executable bit back
 # (as the go command's own toolchain switch does). Unpacked beside, then renamed into place.

@@ -101,8 +101,8 @@ eventually 60 "with its env" bash -c "kubectl -n $ns logs $component | grep -qx 
 expect_eq "GetCapacity: it is charged" \
   "$(call GetCapacity "{$cp}" | jq -r '.capacity.used.cpu, .capacity.used.memory' | tr '\n' ' ')" "100 67108864 "
 expect_eq "Undeploy" "$(call Undeploy '{"instance_id": "comp-in-cluster", "provider_id": "cp-in-cluster"}' | jq -r '.error // ""')" ""
-eventually 60 "its capacity returns" \
-  bash -c "[ \"\$(grpcurl -plaintext -d '{$cp}' $ip:50052 resource.provider.Service/GetCapacity | jq -r '.capacity.used.cpu // 0')\" = 0 ]"
+nothing_used() { [ "$(call GetCapacity "{$cp}" | jq -r '.capacity.used.cpu // 0')" = 0 ]; }
+eventually 60 "its capacity returns" nothing_used
 eventually 60 "its Pod is gone" bash -c "[ -z \"\$(kubectl -n $ns get pods -l iarnet.instance_id=comp-in-cluster -o name)\" ]"
 
 # --- helm upgrade while workloads run: a new image tag and a changed value -------------

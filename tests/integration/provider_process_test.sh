@@ -45,8 +45,8 @@ expect_eq "grpcurl lists both provider services" \
   "$(grpcurl -plaintext "127.0.0.1:$port" list | grep -x 'resource.provider.Service\|provider.Service' | sort | tr '\n' ' ')" \
   "provider.Service resource.provider.Service "
 capacity() { grpcurl -plaintext -d '{}' "127.0.0.1:$port" "$1/GetCapacity" | jq -r "$2"; }
-eventually 30 "grpcurl calls GetCapacity: the configured total" \
-  bash -c "[ \"\$(grpcurl -plaintext -d '{}' 127.0.0.1:$port resource.provider.Service/GetCapacity | jq -r .capacity.total.cpu)\" = 1000 ]"
+configured_total() { [ "$(capacity resource.provider.Service .capacity.total.cpu)" = 1000 ]; }
+eventually 30 "grpcurl calls GetCapacity: the configured total" configured_total
 expect_eq "the same through the older service name" \
   "$(capacity provider.Service '.capacity.total.cpu, .capacity.available.memory' | tr '\n' ' ')" "1000 1073741824 "
 
